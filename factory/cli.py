@@ -1,0 +1,127 @@
+"""The `factory` command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import os
+import sys
+from contextlib import ExitStack
+from typing import BinaryIO, TextIO
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from factory import __version__, verify
+from factory.progress import ProgressLine
+from factory.workers import PoolStartError
+from verifiers.registry import Registry, SelectionError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="factory")
+def main() -> None:
+    """verified-factory: verified math and code training data from a language model."""
+
+
+def _open_input(path: str, stack: ExitStack) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    opener = gzip.open if path.endswith(".gz") else open
+    return stack.enter_context(opener(path, "rb"))
+
+
+def _open_output(path: str, stack: ExitStack) -> TextIO:
+    if path == "-":
+        return sys.stdout
+    return stack.enter_context(open(path, "w", encoding="utf-8"))
+
+
+@main.command(name="verify")
+@click.argument("input_path", metavar="INPUT", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    default="-",
+    show_default=True,
+    type=click.Path(allow_dash=True, dir_okay=False, writable=True),
+    help="Where the Verdict lines go; - for stdout.",
+)
+@click.option("--verifier", default=None, help="Use this verifier for every line.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes.  [default: one per core]",
+)
+@click.option(
+    "--timeout",
+    "item_timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    help="Last-resort limit in seconds per line; a worker past it is killed and replaced.",
+)
+def verify_command(
+    input_path: str,
+    output_path: str,
+    verifier: str | None,
+    workers: int | None,
+    item_timeout_s: float,
+) -> None:
+    """Verify the Candidate lines of INPUT (JSON Lines, .gz too; - for stdin).
+
+    Writes one Verdict line per input line, in input order. A line that is not JSON, does not fit
+    the schema or names an unknown verifier gets an `error` verdict and the run goes on. The exit
+    code is 0 whatever was rejected; it is non-zero only when the run itself cannot proceed.
+    """
+    if verifier is not None:
+        try:
+            Registry().check_name(verifier)
+        except SelectionError as err:
+            raise click.UsageError(str(err)) from err
+    progress = ProgressLine()
+    with ExitStack() as stack:
+        try:
+            source = _open_input(input_path, stack)
+            out = _open_output(output_path, stack)
+        except OSError as err:
+            raise click.FileError(err.filename or input_path, err.strerror) from err
+        try:
+            tally = verify.run(
+                verify.read_lines(source),
+                out,
+                workers=workers or os.cpu_count() or 1,
+                override=verifier,
+                item_timeout_s=item_timeout_s,
+                on_progress=progress,
+            )
+        except PoolStartError as err:
+            raise click.ClickException(str(err)) from err
+        except BrokenPipeError:
+            # The reader went away (`| head`); what it read is complete lines.
+            sys.stderr.close()
+            os._exit(0)
+    progress.finish(tally, "factory verify")
+
+
+@main.command(name="verifiers")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per verifier.")
+def verifiers_command(as_json: bool) -> None:
+    """List the installed verifier plugins."""
+    infos = Registry().infos()
+    if as_json:
+        for info in infos:
+            click.echo(json.dumps(dataclasses.asdict(info)))
+        return
+    if not infos:
+        click.echo("No verifiers installed (entry-point group 'verified_factory.verifiers').")
+        return
+    table = Table("name", "domains", "version", "package", "status")
+    for info in infos:
+        status = "[green]ok[/]" if info.problem is None else f"[red]{info.problem}[/]"
+        table.add_row(info.name, ", ".join(info.domains), info.version, info.package, status)
+    Console().print(table)

@@ -1,0 +1,237 @@
+"""The records of the design contract (`shared/design.md`), as pydantic models.
+
+These models are the one source of the schema: readers, verifiers and writers all go through them.
+Input records (Problem, Candidate) ignore keys they do not know, so an exported row can be fed back
+to `factory verify`; the test spec and the Verdict forbid unknown keys, because a misspelt limit
+silently ignored would change what a verdict means.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+
+def _number_to_str(value: Any) -> Any:
+    """Ids such as MBPP's `task_id` are integers in the wild; accept them as strings."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+RecordId = Annotated[str, BeforeValidator(_number_to_str), Field(min_length=1)]
+
+
+class _Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    time_limit_s: float | None = Field(default=None, gt=0)
+    memory_limit_mb: int | None = Field(default=None, gt=0)
+
+
+class AssertTests(_Limits):
+    """Python statements run after the solution in the same module."""
+
+    format: Literal["assert"]
+    code: str = Field(min_length=1)
+    entry_point: str | None = None
+
+
+class CallCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    expected: Any
+
+
+class CallTests(_Limits):
+    """Calls of `entry_point`; results leave the sandbox as data and are compared outside it."""
+
+    format: Literal["call"]
+    entry_point: str = Field(min_length=1)
+    cases: list[CallCase] = Field(min_length=1)
+
+
+class StdioCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: str = ""
+    output: str
+
+
+class StdioTests(_Limits):
+    """The program reads `input` on stdin; stdout is compared with `output` outside the sandbox."""
+
+    format: Literal["stdio"]
+    cases: list[StdioCase] = Field(min_length=1)
+
+
+class PytestTests(_Limits):
+    """A pytest module that imports the solution as `solution`."""
+
+    format: Literal["pytest"]
+    code: str = Field(min_length=1)
+
+
+def _decode_json_text(value: Any) -> Any:
+    """Exported rows carry `tests` as JSON text; accept that form as well as the object."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"is a string but not JSON text ({err.msg} at {err.pos})") from err
+    return value
+
+
+TestSpec = Annotated[
+    AssertTests | CallTests | StdioTests | PytestTests,
+    Field(discriminator="format"),
+]
+
+
+class Problem(BaseModel):
+    """A task shown to the model."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: RecordId
+    domain: str = Field(min_length=1)
+    problem: str
+    reference: str | None = None
+    tests: Annotated[TestSpec | None, BeforeValidator(_decode_json_text)] = None
+    source: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class Candidate(Problem):
+    """A Problem plus the model's response, to be verified."""
+
+    response: str
+    problem_id: str | None = None
+    verifier: str | None = None
+
+
+Status = Literal["accepted", "rejected", "timeout", "error"]
+
+
+class Verdict(BaseModel):
+    """What a verifier decided about one Candidate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None
+    verifier: str | None = None
+    accepted: bool
+    status: Status
+    reason: str
+    extracted: str | None = None
+    details: list[dict[str, Any]] = Field(default_factory=list)
+    elapsed_s: float | None = None
+    line: int | None = Field(
+        default=None, description="1-based input line, set by `factory verify`"
+    )
+
+    @model_validator(mode="after")
+    def _accepted_means_status_accepted(self) -> Verdict:
+        if self.accepted != (self.status == "accepted"):
+            raise ValueError(
+                f"accepted={self.accepted} contradicts status={self.status!r}: "
+                "a verdict is accepted exactly when its status is 'accepted'"
+            )
+        return self
+
+    @classmethod
+    def error(
+        cls,
+        reason: str,
+        *,
+        id: str | None = None,
+        verifier: str | None = None,
+        line: int | None = None,
+    ) -> Verdict:
+        """A verdict for a record that could not be judged, with the reason a person can act on."""
+        return cls(
+            id=id, verifier=verifier, accepted=False, status="error", reason=reason, line=line
+        )
+
+
+class RecordError(ValueError):
+    """A record that does not fit its schema; the message names the record and the fields."""
+
+    def __init__(self, message: str, *, record_id: str | None, line: int | None) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+        self.line = line
+
+
+def record_label(kind: str, record_id: str | None, line: int | None) -> str:
+    """`candidate 'c2' (line 7)`, `candidate on line 7` or `candidate 'c2'`."""
+    if record_id is not None and line is not None:
+        return f"{kind} {record_id!r} (line {line})"
+    if record_id is not None:
+        return f"{kind} {record_id!r}"
+    if line is not None:
+        return f"{kind} on line {line}"
+    return kind
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One clause per failing field: `field 'tests.cases.0.output': Field required`."""
+    clauses = []
+    for item in err.errors(include_url=False):
+        # The tagged union puts the tag in the location (`tests.assert.code`); drop it, it is
+        # already the value of `tests.format`.
+        loc = [
+            str(part)
+            for i, part in enumerate(item["loc"])
+            if not (i > 0 and item["loc"][i - 1] == "tests" and part in _FORMAT_TAGS)
+        ]
+        field = ".".join(loc) if loc else "(record)"
+        clauses.append(f"field {field!r}: {item['msg']}")
+    return "; ".join(clauses)
+
+
+_FORMAT_TAGS = {"assert", "call", "stdio", "pytest"}
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parse_record(model: type[ModelT], data: Any, *, line: int | None = None) -> ModelT:
+    """Validate a decoded JSON value as `model`, or raise a RecordError naming record and field."""
+    record_id = None
+    if isinstance(data, dict):
+        raw_id = data.get("id")
+        if isinstance(raw_id, str | int) and not isinstance(raw_id, bool):
+            record_id = str(raw_id)
+    kind = model.__name__.lower()
+    if not isinstance(data, dict):
+        raise RecordError(
+            f"{record_label(kind, None, line)}: expected a JSON object, got {_json_type(data)}",
+            record_id=None,
+            line=line,
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise RecordError(
+            f"{record_label(kind, record_id, line)}: {describe_validation_error(err)}",
+            record_id=record_id,
+            line=line,
+        ) from err
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)

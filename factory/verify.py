@@ -1,0 +1,173 @@
+"""`factory verify`: one Verdict per Candidate line, in input order, from parallel workers.
+
+The parent process only reads raw lines and writes verdict lines; decoding, validation, the choice
+of verifier and the verification itself happen in the workers, so the work scales with them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, TextIO
+
+from factory.progress import Tally
+from factory.records import Candidate, RecordError, Verdict, parse_record
+from factory.workers import Handler, OrderedPool, WorkerFailure
+from verifiers.base import Verifier
+from verifiers.registry import Registry, SelectionError
+
+Line = tuple[int, bytes]
+"""A 1-based line number and the line's bytes."""
+
+Outcome = tuple[str, str]
+"""A verdict's status and its JSON text."""
+
+
+def read_lines(stream: BinaryIO) -> Iterator[Line]:
+    """Number the lines of a binary stream, without their line endings."""
+    for number, raw in enumerate(stream, 1):
+        yield number, raw.rstrip(b"\r\n")
+
+
+def decode_candidate(line: Line) -> Candidate:
+    """The Candidate on one input line, or a RecordError that names the line and the field."""
+    number, raw = line
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RecordError(
+            f"line {number} is not UTF-8 (byte {err.start})", record_id=None, line=number
+        ) from err
+    if not text.strip():
+        raise RecordError(
+            f"line {number} is empty; expected a Candidate JSON object", record_id=None, line=number
+        )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise RecordError(
+            f"line {number} is not JSON: {err.msg} at column {err.colno}",
+            record_id=None,
+            line=number,
+        ) from err
+    return parse_record(Candidate, data, line=number)
+
+
+def verify_lines(registry: Registry, lines: list[Line], override: str | None) -> list[Outcome]:
+    """Verify a batch of raw lines; never raises for a bad line or a failing verifier."""
+    verdicts: list[Verdict | None] = [None] * len(lines)
+    groups: dict[str, tuple[Verifier, list[int], list[Candidate]]] = {}
+    for index, line in enumerate(lines):
+        try:
+            candidate = decode_candidate(line)
+            verifier = registry.select(candidate, override)
+        except RecordError as err:
+            verdicts[index] = Verdict.error(str(err), id=err.record_id, line=line[0])
+            continue
+        except SelectionError as err:
+            verdicts[index] = Verdict.error(str(err), id=candidate.id, line=line[0])
+            continue
+        group = groups.setdefault(verifier.name, (verifier, [], []))
+        group[1].append(index)
+        group[2].append(candidate)
+    for verifier, indices, candidates in groups.values():
+        for index, candidate, verdict in zip(
+            indices, candidates, _judge(verifier, candidates), strict=True
+        ):
+            verdicts[index] = verdict.model_copy(
+                update={"id": candidate.id, "verifier": verifier.name, "line": lines[index][0]}
+            )
+    done = [v for v in verdicts if v is not None]
+    assert len(done) == len(lines), "every line must have a verdict"
+    return [(v.status, v.model_dump_json()) for v in done]
+
+
+def _judge(verifier: Verifier, candidates: list[Candidate]) -> list[Verdict]:
+    """The verifier's verdicts, with any exception or malformed answer turned into an error."""
+    start = time.perf_counter()
+    try:
+        verdicts = verifier.verify_batch(candidates)
+        _check_answers(verifier, verdicts, len(candidates))
+    except Exception:
+        return [_judge_one(verifier, candidate) for candidate in candidates]
+    share = (time.perf_counter() - start) / len(candidates)
+    return [
+        v if v.elapsed_s is not None else v.model_copy(update={"elapsed_s": share})
+        for v in verdicts
+    ]
+
+
+def _judge_one(verifier: Verifier, candidate: Candidate) -> Verdict:
+    start = time.perf_counter()
+    try:
+        verdict = verifier.verify(candidate)
+        _check_answers(verifier, [verdict], 1)
+    except Exception as err:
+        return Verdict.error(f"verifier {verifier.name!r} failed: {type(err).__name__}: {err}")
+    if verdict.elapsed_s is None:
+        verdict = verdict.model_copy(update={"elapsed_s": time.perf_counter() - start})
+    return verdict
+
+
+def _check_answers(verifier: Verifier, verdicts: object, expected: int) -> None:
+    if not isinstance(verdicts, list) or len(verdicts) != expected:
+        raise TypeError(f"returned {verdicts!r:.80} where {expected} Verdict(s) were due")
+    for verdict in verdicts:
+        if not isinstance(verdict, Verdict):
+            raise TypeError(f"returned a {type(verdict).__name__}, not a Verdict")
+
+
+def make_handler(override: str | None) -> Handler:
+    """Build the registry once in a worker process and return its batch handler."""
+    registry = Registry()
+    return lambda lines: verify_lines(registry, lines, override)
+
+
+def _failure_outcome(line: Line, failure: WorkerFailure) -> Outcome:
+    """The verdict for a line whose worker died, raised or hung on it alone."""
+    number, raw = line
+    record_id = None
+    try:
+        data = json.loads(raw)
+        if isinstance(data, dict) and isinstance(data.get("id"), str | int):
+            record_id = str(data["id"])
+    except ValueError:
+        pass
+    status = "timeout" if failure.kind == "deadline" else "error"
+    verdict = Verdict(
+        id=record_id,
+        accepted=False,
+        status=status,
+        reason=f"line {number}: verification did not finish: {failure.message}",
+        line=number,
+    )
+    return verdict.status, verdict.model_dump_json()
+
+
+def run(
+    lines: Iterable[Line],
+    out: TextIO,
+    *,
+    workers: int,
+    override: str | None = None,
+    item_timeout_s: float = 300.0,
+    on_progress: Callable[[Tally], None] | None = None,
+) -> Tally:
+    """Verify every line into `out`, one verdict line each, in input order."""
+    tally = Tally()
+    pool: OrderedPool[Line, Outcome] = OrderedPool(
+        make_handler,
+        (override,),
+        workers=workers,
+        on_failure=_failure_outcome,
+        item_timeout_s=item_timeout_s,
+    )
+    for status, text in pool.map(lines):
+        out.write(text)
+        out.write("\n")
+        tally.add(status)
+        if on_progress is not None:
+            on_progress(tally)
+    out.flush()
+    return tally
