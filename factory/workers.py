@@ -173,10 +173,10 @@ class OrderedPool(Generic[T, R]):
 
     def _spawn(self) -> _Worker:
         parent_end, child_end = self._context.Pipe()
+        # Not daemonic: a verifier may start processes of its own (a time-limited checker, a
+        # sandbox). A worker still ends with its parent: its pipe closes and `recv` raises EOF.
         process = self._context.Process(
-            target=_worker_main,
-            args=(child_end, self._setup, self._setup_args),
-            daemon=True,
+            target=_worker_main, args=(child_end, self._setup, self._setup_args)
         )
         process.start()
         child_end.close()

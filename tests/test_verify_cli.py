@@ -65,7 +65,7 @@ def test_bad_lines_get_error_verdicts_and_the_run_goes_on(
         json.dumps(
             {"id": "who", "domain": "scripted", "problem": "p", "response": "r", "verifier": "nope"}
         ),
-        json.dumps({"id": "m", "domain": "math", "problem": "p", "response": "r"}),
+        json.dumps({"id": "m", "domain": "algebra", "problem": "p", "response": "r"}),
         json.dumps(
             {"id": "br", "domain": "x", "problem": "p", "response": "r", "verifier": "broken"}
         ),
@@ -88,8 +88,9 @@ def test_bad_lines_get_error_verdicts_and_the_run_goes_on(
     assert reasons[2] == "line 3 is empty; expected a Candidate JSON object"
     assert reasons[3] == "candidate on line 4: expected a JSON object, got an array"
     assert reasons[4] == "candidate 'no-response' (line 5): field 'response': Field required"
-    assert reasons[5].startswith("unknown verifier 'nope' (field 'verifier'); installed: scripted")
-    assert reasons[6].startswith("no installed verifier serves domain 'math' (field 'domain')")
+    assert reasons[5].startswith("unknown verifier 'nope' (field 'verifier'); installed: ")
+    assert "math (math), scripted (scripted)" in reasons[5]
+    assert reasons[6].startswith("no installed verifier serves domain 'algebra' (field 'domain')")
     assert reasons[7].startswith("verifier 'broken' is unusable: cannot be imported")
     assert reasons[8] == "verifier 'scripted' failed: RuntimeError: scripted failure"
     assert reasons[9] == "verifier 'scripted' failed: TypeError: returned a str, not a Verdict"
@@ -167,7 +168,7 @@ def test_verifier_override_applies_to_every_line(tmp_path: Path, test_plugins: s
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--verifier", "nope"], "unknown verifier 'nope' (--verifier); installed: scripted"),
+        (["--verifier", "nope"], "unknown verifier 'nope' (--verifier); installed: math"),
         (["--verifier", "broken"], "verifier 'broken' is unusable"),
         (["--workers", "0"], "Invalid value for '--workers'"),
     ],
