@@ -135,3 +135,15 @@ def test_relations_compare_symmetrically(op: str, a: int, b: int) -> None:
     first, second = f"x {op} {a}", f"x {op} {b}"
     assert check(f"${first}$", second).accepted == check(f"${second}$", first).accepted
     assert check(f"${first}$", first).accepted
+
+
+@pytest.mark.parametrize("tower", ["10^{10^{10^{10}}}", "9^{9^{9^{9}}}", "2^{3^{100}}"])
+def test_power_towers_are_refused_before_evaluation(tower: str) -> None:
+    result = check(f"\\boxed{{{tower}}}", "1")
+    assert not result.accepted
+    assert "digits" in result.reason
+
+
+def test_large_but_reasonable_powers_are_evaluated() -> None:
+    assert check("\\boxed{\\frac{2^{2005}}{2^{2004}}}", "2").accepted
+    assert check("\\boxed{2^{2^{2^{2}}}}", "65536").accepted

@@ -32,6 +32,7 @@ _NO_NORMALIZATION = NormalizationConfig(
     equations=False,
 )
 MAX_ANSWER_CHARS = 1000
+MAX_DIGITS = 100_000
 
 
 class AnswerError(ValueError):
@@ -269,11 +270,29 @@ def _latex_to_sympy(text: str) -> sympy.Basic:
     text = re.sub(r"\\begin\{array\}\{[^}]*\}", r"\\begin{bmatrix}", text)
     text = text.replace("\\end{array}", "\\end{bmatrix}")
     try:
-        return latex2sympy(
-            text, normalization_config=_NO_NORMALIZATION, conversion_config=_CONVERSION
-        )
+        if text.count("^") > 1:  # a power tower may be too large to build: look first
+            with sympy.evaluate(False):
+                unevaluated = _convert(text)
+            _refuse_huge_powers(unevaluated)
+        return _convert(text)
+    except AnswerError:
+        raise
     except Exception as err:
         raise AnswerError(f"cannot read {text!r}: {str(err).splitlines()[0][:80]}") from err
+
+
+def _convert(text: str) -> sympy.Basic:
+    return latex2sympy(text, normalization_config=_NO_NORMALIZATION, conversion_config=_CONVERSION)
+
+
+def _refuse_huge_powers(expr: sympy.Basic) -> None:
+    """Refuse a numeric power with more than MAX_DIGITS digits before SymPy tries to build it."""
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Pow) and node.base.is_number and node.exp.is_number:
+            # Floats of arbitrary exponent range: log10(10^(10^10)) is 1e10, not an overflow.
+            digits = sympy.N(abs(node.exp) * abs(sympy.log(abs(node.base), 10)), 15)
+            if not digits.is_finite or digits > MAX_DIGITS:
+                raise AnswerError(f"a power with more than {MAX_DIGITS:,} digits")
 
 
 def _from_sympy(expr: sympy.Basic, decimals: int | None = None) -> Value:
