@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install test lint format bench
+.PHONY: install test lint format bench sandbox-image
 
 install: $(STAMP)
 
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+sandbox-image: install
+	$(VENV)/bin/factory sandbox build
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -17,6 +17,7 @@ from rich.table import Table
 from factory import __version__, verify
 from factory.progress import ProgressLine
 from factory.workers import PoolStartError
+from sandboxes.job import SandboxError
 from verifiers.registry import Registry, SelectionError
 
 
@@ -125,3 +126,73 @@ def verifiers_command(as_json: bool) -> None:
         status = "[green]ok[/]" if info.problem is None else f"[red]{info.problem}[/]"
         table.add_row(info.name, ", ".join(info.domains), info.version, info.package, status)
     Console().print(table)
+
+
+@main.group(name="sandbox")
+def sandbox_group() -> None:
+    """The sandbox for untrusted code: build its image, check it, clean up after crashes."""
+
+
+@sandbox_group.command(name="build")
+@click.option(
+    "--dockerfile",
+    is_flag=True,
+    help="Build from sandboxes/Dockerfile (needs a registry) instead of debootstrap.",
+)
+def sandbox_build(dockerfile: bool) -> None:
+    """Build the sandbox image (offline, from debootstrap) unless it exists."""
+    from sandboxes.docker_backend import connect
+    from sandboxes.image import build_from_dockerfile, build_image
+
+    try:
+        client = connect()
+        tag = (
+            build_from_dockerfile(client, click.echo)
+            if dockerfile
+            else build_image(client, click.echo)
+        )
+    except SandboxError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"sandbox image ready: {tag}")
+
+
+@sandbox_group.command(name="doctor")
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "docker", "process"]),
+    default="auto",
+    show_default=True,
+)
+def sandbox_doctor(backend: str) -> None:
+    """Say what works: the engine, the image, and each limit, tried for real."""
+    from sandboxes import open_sandbox
+    from sandboxes.doctor import diagnose
+
+    try:
+        sandbox = open_sandbox(backend)  # type: ignore[arg-type]
+    except SandboxError as err:
+        raise click.ClickException(str(err)) from err
+    failures = 0
+    with sandbox:
+        click.echo(f"backend: {sandbox.backend}")
+        for name, passed, meaning in diagnose(sandbox):
+            failures += not passed
+            mark = click.style("ok  ", fg="green") if passed else click.style("FAIL", fg="red")
+            click.echo(f"{mark} {name}: {meaning}")
+    if failures:
+        raise click.ClickException(f"{failures} check(s) failed")
+
+
+@sandbox_group.command(name="reap")
+@click.option("--all", "everything", is_flag=True, help="Also containers of live owners.")
+def sandbox_reap(everything: bool) -> None:
+    """Remove sandbox containers that a crashed run left behind."""
+    from sandboxes.docker_backend import connect, reap
+
+    try:
+        removed = reap(connect(), everything)
+    except SandboxError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(
+        f"removed {len(removed)} container(s)" + (f": {', '.join(removed)}" if removed else "")
+    )

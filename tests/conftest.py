@@ -25,3 +25,42 @@ def test_plugins(tmp_path_factory: pytest.TempPathFactory) -> str:
     )
     (dist_info / "entry_points.txt").write_text(TEST_ENTRY_POINTS)
     return os.pathsep.join([str(site), str(PLUGIN_MODULES)])
+
+
+def _docker_or_skip() -> None:
+    """Skip without an engine and image, except under FACTORY_REQUIRE_DOCKER=1 (CI): fail."""
+    from sandboxes.docker_backend import connect
+    from sandboxes.image import image_exists, image_tag
+    from sandboxes.job import SandboxError
+
+    try:
+        ready = image_exists(connect())
+        problem = f"the sandbox image {image_tag()} is not built (make sandbox-image)"
+    except SandboxError as err:
+        ready, problem = False, str(err)
+    if not ready:
+        if os.environ.get("FACTORY_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"FACTORY_REQUIRE_DOCKER=1 but {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture
+def docker_engine():
+    """A client for a Docker engine that has the sandbox image (or a skip, or a CI failure)."""
+    from sandboxes.docker_backend import connect
+
+    _docker_or_skip()
+    return connect()
+
+
+@pytest.fixture(params=["docker", "process"])
+def sandbox(request: pytest.FixtureRequest):
+    """Each sandbox backend in turn; the Docker one needs an engine (see _docker_or_skip)."""
+    from sandboxes import open_sandbox
+
+    if request.param == "docker":
+        request.applymarker(pytest.mark.docker)
+        _docker_or_skip()
+    box = open_sandbox(request.param)
+    yield box
+    box.close()

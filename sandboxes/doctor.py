@@ -1,0 +1,105 @@
+"""`factory sandbox doctor`: what works, in plain words, each limit tried for real."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sandboxes.job import Job, RunResult, SandboxError
+from sandboxes.pool import Sandbox
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    code: str
+    holds: Callable[[RunResult], bool]
+    promise: str
+    backends: tuple[str, ...] = ("docker", "process")
+    time_limit_s: float = 2.0
+    memory_limit_mb: int = 256
+
+
+PROBES = (
+    Probe(
+        "runs a program",
+        "print('ok')",
+        lambda r: r.exit_code == 0 and r.stdout == "ok\n",
+        "a Python program runs and its output comes back",
+    ),
+    Probe(
+        "no network",
+        "print(sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]))",
+        lambda r: r.stdout.strip() == "['lo']",
+        "the only network interface is loopback",
+    ),
+    Probe(
+        "not root",
+        "import os; print(os.getuid())",
+        lambda r: r.stdout.strip() not in ("", "0"),
+        "programs run as an unprivileged user",
+        backends=("docker",),
+    ),
+    Probe(
+        "read-only root",
+        "open('/etc/probe', 'w')",
+        lambda r: r.exit_code != 0 and "Read-only file system" in r.stderr,
+        "the root file system cannot be written",
+        backends=("docker",),
+    ),
+    Probe(
+        "wall-clock limit",
+        "import time; time.sleep(60)",
+        lambda r: r.timed_out,
+        "a sleeping program is stopped at its time limit",
+    ),
+    Probe(
+        "CPU limit",
+        "while True: pass",
+        lambda r: r.timed_out,
+        "a busy loop is stopped at its time limit",
+    ),
+    Probe(
+        "memory limit",
+        "x = bytearray(1024 ** 3)",
+        lambda r: r.memory_exceeded,
+        "a program allocating past its memory limit is stopped and reported",
+    ),
+    Probe(
+        "output limit",
+        "import sys\nwhile True: sys.stdout.write('x' * 65536)",
+        lambda r: r.output_exceeded and len(r.stdout) <= 1024 * 1024,
+        "a program flooding its output is stopped, and the output is capped",
+    ),
+    Probe(
+        "process limit",
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+        lambda r: r.timed_out or r.exit_code is not None,
+        "a fork bomb is contained and cleaned up",
+    ),
+    Probe(
+        "no leftovers",
+        "import os, time\nif os.fork() == 0:\n    os.setsid(); time.sleep(60)",
+        lambda r: bool(r.dirty),
+        "a process that outlives its program is found and killed",
+    ),
+)
+
+
+def diagnose(sandbox: Sandbox) -> Iterator[tuple[str, bool, str]]:
+    """(check, passed, what it means) for every probe that applies to this backend."""
+    for probe in PROBES:
+        if sandbox.backend not in probe.backends:
+            continue
+        job = Job(
+            argv=["python3", "probe.py"],
+            files={"probe.py": probe.code},
+            time_limit_s=probe.time_limit_s,
+            memory_limit_mb=probe.memory_limit_mb,
+        )
+        try:
+            result = sandbox.run(job)
+        except SandboxError as err:
+            yield probe.name, False, f"the sandbox failed: {err}"
+            continue
+        yield probe.name, probe.holds(result), probe.promise

@@ -1,0 +1,58 @@
+"""Talking to one supervisor: a JSON line out, a JSON line back, within a deadline."""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+
+from sandboxes.job import Job, RunResult, SandboxError
+
+GRACE_S = 10.0
+"""How long past a job's own limit the supervisor may take to answer before it counts as hung."""
+
+
+class Session(ABC):
+    """One running supervisor; subclasses move bytes, this class speaks the protocol."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self.runs = 0
+
+    @abstractmethod
+    def _send(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    def _receive(self, timeout_s: float) -> bytes:
+        """Some bytes of the supervisor's stdout (b"" at its end); SandboxError on timeout."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop the supervisor and free what it holds."""
+
+    def read_line(self, timeout_s: float) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SandboxError(f"the supervisor did not answer within {timeout_s:g} s")
+            chunk = self._receive(remaining)
+            if not chunk:
+                raise SandboxError("the supervisor stopped (its sandbox died)")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SandboxError(
+                f"the supervisor said something that is not JSON: {line[:200]!r}"
+            ) from err
+
+    def wait_ready(self, timeout_s: float) -> None:
+        if not self.read_line(timeout_s).get("ready"):
+            raise SandboxError("the supervisor did not report ready")
+
+    def run(self, job: Job) -> RunResult:
+        self._send(job.to_json().encode() + b"\n")
+        self.runs += 1
+        return RunResult.from_wire(self.read_line(job.time_limit_s + GRACE_S))
