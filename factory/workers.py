@@ -137,6 +137,11 @@ class OrderedPool(Generic[T, R]):
         try:
             self._workers = [self._spawn() for _ in range(self._size)]
             while True:
+                # Emit first: a slow batch at the head may have filled the window behind it,
+                # and only emitting frees the room that the refill below needs.
+                while emit_seq in slots and slots[emit_seq].missing == 0:
+                    yield from slots.pop(emit_seq).results
+                    emit_seq += 1
                 idle = sum(1 for w in self._workers if w.ready and w.job is None)
                 while not exhausted and len(slots) < self._window and len(queue) < idle:
                     batch = self._take(source)
@@ -146,9 +151,6 @@ class OrderedPool(Generic[T, R]):
                     slots[next_seq] = _Slot(batch, [None] * len(batch), len(batch))
                     queue.append(_Job(next_seq, 0, batch, alone=False))
                     next_seq += 1
-                while emit_seq in slots and slots[emit_seq].missing == 0:
-                    yield from slots.pop(emit_seq).results
-                    emit_seq += 1
                 if exhausted and not slots:
                     return
                 for worker in self._workers:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import multiprocessing
 
 import pool_handlers
@@ -88,3 +89,17 @@ def test_a_setup_that_fails_stops_the_run() -> None:
 def test_workers_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         pool(pool_handlers.identity, workers=0)
+
+
+def test_a_slow_head_that_fills_the_window_does_not_stall_the_pool() -> None:
+    # The first item holds the head while the other worker fills the window behind it; when
+    # the head finishes, everything is emitted and the pool must refill, not wait forever.
+    items = [400] + [5] * 30
+    done: list = []
+    runner = threading.Thread(
+        target=lambda: done.extend(pool(pool_handlers.sleepy, max_batch=1).map(items)),
+        daemon=True,
+    )
+    runner.start()
+    runner.join(timeout=30)
+    assert done == items

@@ -29,3 +29,14 @@ def misbehaving() -> Callable[[list], list]:
 
 def cannot_start() -> Callable[[list], list]:
     raise RuntimeError("cannot start")
+
+
+def sleepy() -> Callable[[list], list]:
+    """Each item is a number of milliseconds to sleep; returns the items."""
+
+    def handle(items: list) -> list:
+        for item in items:
+            time.sleep(item / 1000)
+        return list(items)
+
+    return handle
