@@ -36,3 +36,4 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/verify_throughput.py
 	$(VENV)/bin/python bench/math_vs_peer.py
 	$(VENV)/bin/python bench/math_peer.py
+	$(VENV)/bin/python bench/code_conformance.py

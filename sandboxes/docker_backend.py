@@ -64,16 +64,22 @@ def _owner_is_gone(owner: str) -> bool:
 
 
 def reap(client: docker.DockerClient, everything: bool = False) -> list[str]:
-    """Remove sandbox containers whose owner process is gone (all of them with `everything`)."""
+    """Remove sandbox containers whose owner process is gone (all of them with `everything`).
+
+    Uses the low-level API: `containers.list()` inspects each container, which races with
+    another process removing the same strays.
+    """
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        owner = container.labels.get(OWNER_LABEL, "")
+    for summary in client.api.containers(all=True, filters={"label": LABEL}):
+        owner = (summary.get("Labels") or {}).get(OWNER_LABEL, "")
         if everything or _owner_is_gone(owner):
             try:
-                container.remove(force=True)
+                client.api.remove_container(summary["Id"], force=True)
             except docker.errors.NotFound:
                 continue
-            removed.append(container.name)
+            removed.append(
+                summary["Names"][0].lstrip("/") if summary.get("Names") else summary["Id"]
+            )
     return removed
 
 
@@ -166,7 +172,12 @@ def docker_sandbox(client: docker.DockerClient | None = None) -> Sandbox:
     """A pool of containers on the image of this version; it must be built already."""
     client = client or connect()
     image = image_tag()
-    if not image_exists(client, image):
-        raise SandboxError(f"the sandbox image {image} is not built: run `factory sandbox build`")
-    reap(client)
+    try:
+        if not image_exists(client, image):
+            raise SandboxError(
+                f"the sandbox image {image} is not built: run `factory sandbox build`"
+            )
+        reap(client)
+    except docker.errors.DockerException as err:
+        raise SandboxError(f"the Docker engine failed: {err}") from err
     return Sandbox("docker", lambda: DockerSession(client, image))

@@ -168,7 +168,7 @@ def test_verifier_override_applies_to_every_line(tmp_path: Path, test_plugins: s
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--verifier", "nope"], "unknown verifier 'nope' (--verifier); installed: math"),
+        (["--verifier", "nope"], "unknown verifier 'nope' (--verifier); installed: code"),
         (["--verifier", "broken"], "verifier 'broken' is unusable"),
         (["--workers", "0"], "Invalid value for '--workers'"),
     ],

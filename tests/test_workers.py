@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import multiprocessing
+import threading
 
 import pool_handlers
 import pytest

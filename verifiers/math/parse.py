@@ -73,7 +73,7 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _PLAIN_FRACTION = re.compile(r"^([+-]?\d+)\s*/\s*(\d+)$")
 _MIXED_NUMBER = re.compile(r"^([+-]?\d+)\s+(\d+)\s*/\s*(\d+)$")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}$")
-_WORDS = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
+_WORDS = re.compile(r"^[A-Za-z]{2,}(?:[ '-][A-Za-z]+)*$")  # `x y - x` is algebra
 _NAME = re.compile(
     r"^(?:\\?[A-Za-z]+(?:_\{?[\w,]+\}?)?'*(?:\([^()]*\))?|\|[A-Za-z]+\||\\angle\s*[A-Za-z]+"
     r"|\\frac\{[A-Za-z]+\}\{[A-Za-z]+\})$"
@@ -224,7 +224,7 @@ def _parse_value(text: str) -> Value:
     number = _plain_number(text)
     if number is not None:
         return number
-    if _CLOCK.match(text) or (_WORDS.match(text) and len(text) > 1) or text == "\\ldots":
+    if _CLOCK.match(text) or _WORDS.match(text) or text == "\\ldots":
         return Text(text.casefold())
     if text.startswith("(") and _closes_at_end(text):
         inner = split_top(text[1:-1], _TUPLE_SEPARATORS)

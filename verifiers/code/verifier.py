@@ -1,0 +1,238 @@
+"""The `code` verifier: the program of a response against its tests, run in the sandbox."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from factory.records import AssertTests, CallTests, Candidate, PytestTests, StdioTests, Verdict
+from sandboxes import Job, RunResult, Sandbox, SandboxError, open_sandbox
+from verifiers.base import Verifier
+from verifiers.code.extract import extract_program
+
+HARNESS = Path(__file__).with_name("harness.py").read_text()
+DEFAULT_TIME_LIMIT_S = 10.0
+DEFAULT_MEMORY_LIMIT_MB = 512
+SANDBOX_ATTEMPTS = 3
+FLOAT_TOLERANCE = 1e-6
+
+
+class CodeVerifier(Verifier):
+    """Runs the tests of a code candidate in the sandbox; accepts only a recorded full pass."""
+
+    name = "code"
+    domains = ("code",)
+
+    def __init__(self, sandbox: Sandbox | None = None) -> None:
+        self._sandbox = sandbox
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:  # opened on first use: listing verifiers needs no engine
+            self._sandbox = open_sandbox()
+        return self._sandbox
+
+    def verify(self, candidate: Candidate) -> Verdict:
+        if candidate.tests is None:
+            return Verdict.error(
+                "field 'tests' is missing: the code verifier needs tests", id=candidate.id
+            )
+        program = extract_program(candidate.response)
+        if program is None:
+            return _verdict(
+                candidate, "rejected", "no Python program found in the response", None, []
+            )
+        start = time.perf_counter()
+        try:
+            details = self._run_tests(program, candidate.tests)
+        except SandboxError as err:
+            return Verdict.error(
+                f"the sandbox failed {SANDBOX_ATTEMPTS} times: {err}", id=candidate.id
+            )
+        verdict = _judge(candidate, program, details)
+        return verdict.model_copy(update={"elapsed_s": time.perf_counter() - start})
+
+    def _run_tests(self, program: str, tests) -> list[dict[str, Any]]:
+        if isinstance(tests, StdioTests):
+            return [self._stdio_case(program, tests, i) for i in range(len(tests.cases))]
+        spec: dict[str, Any] = {"format": tests.format}
+        if isinstance(tests, AssertTests | PytestTests):
+            spec["code"] = tests.code
+        if isinstance(tests, CallTests):  # the expected values never enter the sandbox
+            spec["entry_point"] = tests.entry_point
+            spec["cases"] = [{"args": c.args, "kwargs": c.kwargs} for c in tests.cases]
+        nonce = secrets.token_hex(16)
+        job = Job(
+            argv=["python3", "-I", "harness.py"],
+            files={"solution.py": program, "harness.py": HARNESS, "spec.json": json.dumps(spec)},
+            stdin=nonce + "\n",
+            **_limits(tests),
+        )
+        result = self._run(job)
+        limit = _limit_outcome(result)
+        if limit:
+            return limit
+        outcomes, results = _read_report(result, nonce)
+        if isinstance(tests, CallTests) and results is not None:
+            return _compare_calls(tests, results, outcomes)
+        return outcomes
+
+    def _stdio_case(self, program: str, tests: StdioTests, index: int) -> dict[str, Any]:
+        case = tests.cases[index]
+        job = Job(
+            argv=["python3", "-I", "solution.py"],
+            files={"solution.py": program},
+            stdin=case.input,
+            **_limits(tests),
+        )
+        result = self._run(job)
+        name = f"case {index}"
+        limit = _limit_outcome(result)
+        if limit:
+            return {**limit[0], "test": name}
+        if result.exit_code != 0:
+            return {
+                "test": name,
+                "outcome": "runtime_error",
+                "message": result.stderr.strip()[-300:] or f"exit code {result.exit_code}",
+            }
+        if _lines(result.stdout) == _lines(case.output):
+            return {"test": name, "outcome": "passed", "message": ""}
+        return {
+            "test": name,
+            "outcome": "wrong_answer",
+            "message": f"expected {case.output[:100]!r}, got {result.stdout[:100]!r}",
+        }
+
+    def _run(self, job: Job) -> RunResult:
+        """Run, retrying a failing sandbox: its failure is never the program's fault."""
+        error: SandboxError | None = None
+        for _ in range(SANDBOX_ATTEMPTS):
+            try:
+                return self.sandbox.run(job)
+            except SandboxError as err:
+                error = err
+        assert error is not None
+        raise error
+
+
+def _limits(tests) -> dict[str, Any]:
+    return {
+        "time_limit_s": tests.time_limit_s or DEFAULT_TIME_LIMIT_S,
+        "memory_limit_mb": tests.memory_limit_mb or DEFAULT_MEMORY_LIMIT_MB,
+    }
+
+
+def _lines(text: str) -> list[str]:
+    """Output as compared: trailing whitespace of each line and at the end ignored."""
+    return [line.rstrip() for line in text.rstrip().splitlines()]
+
+
+def _limit_outcome(result: RunResult) -> list[dict[str, Any]]:
+    for hit, outcome, message in (
+        (result.timed_out, "timeout", "the program ran past its time limit"),
+        (result.memory_exceeded, "memory_limit", "the program ran past its memory limit"),
+        (result.output_exceeded, "output_limit", "the program wrote more than the output limit"),
+    ):
+        if hit:
+            return [{"test": "program", "outcome": outcome, "message": message}]
+    return []
+
+
+def _read_report(result: RunResult, nonce: str) -> tuple[list[dict[str, Any]], list | None]:
+    """The harness's outcomes and call results: the one stdout line that starts with the nonce."""
+    lines = [line for line in result.stdout.splitlines() if line.startswith(nonce + " ")]
+    if len(lines) != 1:
+        why = (
+            "the tests did not run to the end (the program exited or was killed early)"
+            if not lines
+            else "more than one report: the program tampered with the harness"
+        )
+        tail = result.stderr.strip()[-300:]
+        message = why + (f"; stderr: {tail}" if tail else "")
+        return [{"test": "program", "outcome": "runtime_error", "message": message}], None
+    report = json.loads(lines[0][len(nonce) + 1 :])
+    return report["outcomes"], report.get("results")
+
+
+def _compare_calls(tests: CallTests, results: list, outcomes: list[dict]) -> list[dict[str, Any]]:
+    compared = []
+    for index, (case, outcome) in enumerate(zip(tests.cases, outcomes, strict=False)):
+        if outcome["outcome"] != "returned":
+            compared.append(outcome)
+        elif _same_json(results[index], case.expected):
+            compared.append({"test": f"case {index}", "outcome": "passed", "message": ""})
+        else:
+            compared.append(
+                {
+                    "test": f"case {index}",
+                    "outcome": "wrong_answer",
+                    "message": f"expected {case.expected!r:.100}, got {results[index]!r:.100}",
+                }
+            )
+    if len(outcomes) < len(tests.cases):  # the harness stopped early (an error while loading)
+        compared += outcomes[len(tests.cases) :] or [
+            {"test": "program", "outcome": "runtime_error", "message": "not every case ran"}
+        ]
+    return compared
+
+
+def _same_json(got: Any, expected: Any) -> bool:
+    if isinstance(expected, float) or isinstance(got, float):
+        both_numbers = all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in (got, expected)
+        )
+        return both_numbers and abs(got - expected) <= FLOAT_TOLERANCE * max(1.0, abs(expected))
+    if type(got) is not type(expected):
+        return False
+    if isinstance(expected, list):
+        return len(got) == len(expected) and all(map(_same_json, got, expected))
+    if isinstance(expected, dict):
+        return got.keys() == expected.keys() and all(
+            _same_json(got[k], expected[k]) for k in expected
+        )
+    return got == expected
+
+
+def _judge(candidate: Candidate, program: str, details: list[dict[str, Any]]) -> Verdict:
+    broken = [d for d in details if d["outcome"] == "sandbox_error"]
+    if broken:  # the infrastructure failed: no judgement of the program
+        return Verdict.error(
+            f"the sandbox cannot run these tests: {broken[0]['message']}", id=candidate.id
+        ).model_copy(update={"details": details})
+    failures = [d for d in details if d["outcome"] != "passed"]
+    if details and not failures:
+        return _verdict(
+            candidate, "accepted", f"all {len(details)} test(s) passed", program, details
+        )
+    first = (
+        failures[0]
+        if failures
+        else {"test": "tests", "outcome": "failed", "message": "no test ran"}
+    )
+    status = "timeout" if first["outcome"] == "timeout" else "rejected"
+    reason = (
+        f"{len(failures)} of {len(details)} test(s) failed; first: {first['test']}: "
+        f"{first['outcome']}" + (f" ({first['message'][:200]})" if first["message"] else "")
+    )
+    return _verdict(candidate, status, reason, program, details)
+
+
+def _verdict(
+    candidate: Candidate,
+    status: str,
+    reason: str,
+    program: str | None,
+    details: list[dict[str, Any]],
+) -> Verdict:
+    return Verdict(
+        id=candidate.id,
+        accepted=status == "accepted",
+        status=status,
+        reason=reason,
+        extracted=program,
+        details=details,
+    )
