@@ -7,7 +7,8 @@ sent to a namespace's init from inside it, unless init handles them, and this on
 
 Protocol, one JSON object per line: it prints {"ready": true}, then for each job read on stdin
   {"files": {name: text}, "argv": [...], "stdin": str, "time_limit_s": float,
-   "memory_limit_mb": int, "output_limit_bytes": int, "collect": [name, ...], "env": {...}}
+   "memory_limit_mb": int, "output_limit_bytes": int, "collect": [name, ...], "env": {...},
+   "warm": bool}
 prints one result
   {"exit_code", "signal", "timed_out", "memory_exceeded", "output_exceeded", "stdout", "stderr",
    "wall_s", "cpu_s", "files": {name: text}, "dirty": [reason, ...]}
@@ -15,11 +16,23 @@ A program runs in a new session (process group) in a fresh, empty work directory
 on address space, CPU time, file size, processes and core dumps; at its wall limit, at the
 output limit, or when it exits, every process it left behind is killed. `dirty` says why the
 sandbox should be replaced (a process outlived its run, a file was left outside the work dir).
+
+With `warm`, `argv` is `python3 [flags] script.py` and the script runs in a fork of this
+already-started interpreter instead of a new python3: about 1 ms instead of 20. The child is set
+up as a new process would be (session, rlimits, work dir, environment, pipes, argv, sys.path
+without this file's directory) before the script runs.
 """
 
 from __future__ import annotations
 
+import ast  # noqa: F401  (preloaded for warm runs: the test harness imports them)
+import collections  # noqa: F401
 import contextlib
+import datetime  # noqa: F401
+import decimal  # noqa: F401
+import fractions  # noqa: F401
+import hashlib
+import io
 import json
 import os
 import resource
@@ -30,6 +43,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
+import types
 
 WORK_ROOT = os.environ.get("SANDBOX_WORK_ROOT", "/work")
 SCRATCH_DIRS = tuple(
@@ -143,16 +158,19 @@ def run_job(job: dict) -> dict:
     start = time.monotonic()
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
-        process = subprocess.Popen(
-            job["argv"],
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_limits(memory_mb, time_limit),
-        )
+        if job.get("warm"):
+            process = WarmProcess(job["argv"][-1], workdir, env, _limits(memory_mb, time_limit))
+        else:
+            process = subprocess.Popen(
+                job["argv"],
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_limits(memory_mb, time_limit),
+            )
     except OSError as err:
         shutil.rmtree(workdir, ignore_errors=True)
         return {"error": f"cannot start {job['argv'][0]!r}: {err}"}
@@ -198,6 +216,102 @@ def run_job(job: dict) -> dict:
         "files": collected,
         "dirty": dirty,
     }
+
+
+class WarmProcess:
+    """A Python script run in a fork of this interpreter, with Popen's small interface."""
+
+    def __init__(self, script: str, workdir: str, env: dict, limits) -> None:
+        stdin_r, stdin_w = os.pipe()
+        stdout_r, stdout_w = os.pipe()
+        stderr_r, stderr_w = os.pipe()
+        path = os.path.join(workdir, script)
+        code = _compiled(path)  # here, so the cache outlives the child
+        self.pid = os.fork()
+        if self.pid == 0:  # the child never returns
+            _warm_child(path, code, workdir, env, limits, stdin_r, stdout_w, stderr_w)
+        for fd in (stdin_r, stdout_w, stderr_w):
+            os.close(fd)
+        self.stdin = os.fdopen(stdin_w, "wb", buffering=0)
+        self.stdout = os.fdopen(stdout_r, "rb", buffering=0)
+        self.stderr = os.fdopen(stderr_r, "rb", buffering=0)
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(path: str):
+    """A script's code, compiled once per distinct source (the harness, run after run).
+
+    A script that does not compile is run as a tiny program that raises the SyntaxError, so the
+    child reports it like a new python3 would.
+    """
+    with open(path, "rb") as handle:
+        source = handle.read()
+    key = hashlib.sha256(source).digest()
+    if key not in _COMPILED:
+        try:
+            _COMPILED[key] = compile(source, path, "exec")
+        except (SyntaxError, ValueError) as err:
+            return compile(f"raise {type(err).__name__}({str(err)!r})", path, "exec")
+        if len(_COMPILED) > 64:
+            _COMPILED.pop(next(iter(_COMPILED)))
+    return _COMPILED[key]
+
+
+def _warm_child(path, code, workdir, env, limits, stdin_fd, stdout_fd, stderr_fd) -> None:
+    status = 1
+    try:
+        os.setsid()
+        limits()
+        os.chdir(workdir)
+        for fd, target in ((stdin_fd, 0), (stdout_fd, 1), (stderr_fd, 2)):
+            os.dup2(fd, target)
+        os.closerange(3, 1024)
+        os.environ.clear()
+        os.environ.update(env)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+        sys.stderr = io.TextIOWrapper(
+            io.FileIO(2, "w", closefd=False), encoding="utf-8", line_buffering=True
+        )
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path[:] = [workdir] + [p for p in sys.path if p and p not in (here, os.getcwd())]
+        sys.argv = [path]
+        module = types.ModuleType("__main__")
+        module.__file__ = path
+        sys.modules["__main__"] = module
+        exec(code, module.__dict__)
+        status = 0
+    except SystemExit as exit_:
+        if exit_.code is None or isinstance(exit_.code, int):
+            status = exit_.code or 0
+        else:
+            print(exit_.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status)
 
 
 def _unlink(path: str) -> None:

@@ -7,7 +7,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifiers.math import check
+from verifiers.math.check import check
 from verifiers.math.extract import extract_answer
 
 

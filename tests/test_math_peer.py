@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from verifiers.math import check
+from verifiers.math.check import check
 
 PEER_FILE = (
     Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "math_equivalence_peer.jsonl"

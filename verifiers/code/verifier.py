@@ -69,6 +69,7 @@ class CodeVerifier(Verifier):
             argv=["python3", "-I", "harness.py"],
             files={"solution.py": program, "harness.py": HARNESS, "spec.json": json.dumps(spec)},
             stdin=nonce + "\n",
+            warm=True,
             **_limits(tests),
         )
         result = self._run(job)
@@ -86,6 +87,7 @@ class CodeVerifier(Verifier):
             argv=["python3", "-I", "solution.py"],
             files={"solution.py": program},
             stdin=case.input,
+            warm=True,
             **_limits(tests),
         )
         result = self._run(job)

@@ -1,6 +1,5 @@
-"""The built-in `math` verifier: SymPy answer checks."""
+"""The built-in `math` verifier: SymPy answer checks (`verifiers.math.check`)."""
 
-from verifiers.math.check import Check, check
 from verifiers.math.verifier import MathVerifier
 
-__all__ = ["Check", "MathVerifier", "check"]
+__all__ = ["MathVerifier"]
