@@ -14,8 +14,9 @@ MAX_RUNS_PER_SESSION = 500
 class Sandbox:
     """Runs jobs on supervisors made by `start_session`, each used by one caller at a time.
 
-    A supervisor is replaced after `max_runs` jobs, at once when a job left it dirty, and when it
-    fails (the failure is raised as SandboxError for the caller to retry).
+    A supervisor is replaced after `max_runs` jobs, at once when a job may have left it dirty (a
+    leftover, or a limit hit mid-way), and when it fails (the failure is raised as SandboxError
+    for the caller to retry).
     """
 
     def __init__(
@@ -38,7 +39,7 @@ class Sandbox:
         except SandboxError:
             session.close()
             raise
-        if result.dirty or session.runs >= self._max_runs:
+        if _may_be_dirty(result) or session.runs >= self._max_runs:
             session.close()
         else:
             self._give_back(session)
@@ -71,3 +72,9 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _may_be_dirty(result: RunResult) -> bool:
+    return (
+        bool(result.dirty) or result.timed_out or result.memory_exceeded or result.output_exceeded
+    )

@@ -238,3 +238,50 @@ def test_no_program_and_no_tests(sandbox: Sandbox) -> None:
     candidate = Candidate(id="t", domain="code", problem="p", response=fenced(ADD))
     verdict = CodeVerifier(sandbox).verify(candidate)
     assert verdict.status == "error" and "field 'tests'" in verdict.reason
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_kill_9_of_factory_verify_then_reap_leaves_nothing(docker_engine, tmp_path) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from sandboxes.docker_backend import LABEL
+
+    slow = "import time\ntime.sleep(0.2)\n" + ADD
+    rows = [
+        {
+            "id": f"k{i}",
+            "domain": "code",
+            "problem": "p",
+            "response": fenced(slow),
+            "tests": ASSERT_ADD,
+        }
+        for i in range(200)
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "out.jsonl"
+    factory = Path(sys.executable).parent / "factory"
+    run = subprocess.Popen(
+        [str(factory), "verify", str(src), "-o", str(out), "--workers", "2"],
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while (
+        not docker_engine.api.containers(filters={"label": LABEL}) and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    assert docker_engine.api.containers(filters={"label": LABEL}), "no sandbox container started"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    time.sleep(3)  # the workers notice their parent is gone
+    subprocess.run([str(factory), "sandbox", "reap"], check=True, capture_output=True)
+    assert docker_engine.api.containers(all=True, filters={"label": LABEL}) == []
+    ours = subprocess.run(["pgrep", "-f", str(src)], capture_output=True, text=True).stdout.split()
+    assert ours == []
