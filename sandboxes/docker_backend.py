@@ -115,11 +115,7 @@ class DockerSession(Session):
         except docker.errors.DockerException as err:
             self.close()
             raise SandboxError(f"cannot start a sandbox container: {err}") from err
-        try:
-            self.wait_ready(START_LIMIT_S)
-        except SandboxError:
-            self.close()
-            raise
+        self.wait_ready(START_LIMIT_S)
 
     def _send(self, data: bytes) -> None:
         try:

@@ -72,11 +72,7 @@ class ProcessSession(Session):
         except OSError as err:
             shutil.rmtree(self._work, ignore_errors=True)
             raise SandboxError(f"cannot start the process sandbox: {err}") from err
-        try:
-            self.wait_ready(START_LIMIT_S)
-        except SandboxError:
-            self.close()
-            raise
+        self.wait_ready(START_LIMIT_S)
 
     def _send(self, data: bytes) -> None:
         try:

@@ -49,8 +49,13 @@ class Session(ABC):
             ) from err
 
     def wait_ready(self, timeout_s: float) -> None:
-        if not self.read_line(timeout_s).get("ready"):
-            raise SandboxError("the supervisor did not report ready")
+        """Wait for the supervisor's first line; on failure, free what was started, then raise."""
+        try:
+            if not self.read_line(timeout_s).get("ready"):
+                raise SandboxError("the supervisor did not report ready")
+        except SandboxError:
+            self.close()
+            raise
 
     def run(self, job: Job) -> RunResult:
         self._send(job.to_json().encode() + b"\n")

@@ -285,3 +285,15 @@ def test_kill_9_of_factory_verify_then_reap_leaves_nothing(docker_engine, tmp_pa
     assert docker_engine.api.containers(all=True, filters={"label": LABEL}) == []
     ours = subprocess.run(["pgrep", "-f", str(src)], capture_output=True, text=True).stdout.split()
     assert ours == []
+
+
+def test_the_backend_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACTORY_SANDBOX_BACKEND", "process")
+    verifier = CodeVerifier()
+    assert verifier.sandbox.backend == "process"
+    verifier.sandbox.close()
+    monkeypatch.setenv("FACTORY_SANDBOX_BACKEND", "kubernetes")
+    verdict = CodeVerifier().verify(
+        Candidate(id="t", domain="code", problem="p", response=fenced(ADD), tests=ASSERT_ADD)
+    )
+    assert verdict.status == "error" and "FACTORY_SANDBOX_BACKEND" in verdict.reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -31,8 +32,15 @@ class CodeVerifier(Verifier):
 
     @property
     def sandbox(self) -> Sandbox:
-        if self._sandbox is None:  # opened on first use: listing verifiers needs no engine
-            self._sandbox = open_sandbox()
+        """Opened on first use (listing verifiers needs no engine); FACTORY_SANDBOX_BACKEND picks
+        `docker`, `process` or `auto` (the default)."""
+        if self._sandbox is None:
+            backend = os.environ.get("FACTORY_SANDBOX_BACKEND", "auto")
+            if backend not in ("auto", "docker", "process"):
+                raise SandboxError(
+                    f"FACTORY_SANDBOX_BACKEND={backend!r}: use auto, docker or process"
+                )
+            self._sandbox = open_sandbox(backend)  # type: ignore[arg-type]
         return self._sandbox
 
     def verify(self, candidate: Candidate) -> Verdict:
