@@ -230,6 +230,30 @@ def parse_record(model: type[ModelT], data: Any, *, line: int | None = None) -> 
         ) from err
 
 
+def decode_line(model: type[ModelT], number: int, raw: bytes) -> ModelT:
+    """The record on one JSON Lines line, or a RecordError that names the line and the field."""
+    kind = model.__name__
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RecordError(
+            f"line {number} is not UTF-8 (byte {err.start})", record_id=None, line=number
+        ) from err
+    if not text.strip():
+        raise RecordError(
+            f"line {number} is empty; expected a {kind} JSON object", record_id=None, line=number
+        )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise RecordError(
+            f"line {number} is not JSON: {err.msg} at column {err.colno}",
+            record_id=None,
+            line=number,
+        ) from err
+    return parse_record(model, data, line=number)
+
+
 def _json_type(value: Any) -> str:
     names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, TextIO
 
 from factory.progress import Tally
-from factory.records import Candidate, RecordError, Verdict, parse_record
+from factory.records import Candidate, RecordError, Verdict, decode_line
 from factory.workers import Handler, OrderedPool, WorkerFailure
 from verifiers.base import Verifier
 from verifiers.registry import Registry, SelectionError
@@ -30,37 +30,13 @@ def read_lines(stream: BinaryIO) -> Iterator[Line]:
         yield number, raw.rstrip(b"\r\n")
 
 
-def decode_candidate(line: Line) -> Candidate:
-    """The Candidate on one input line, or a RecordError that names the line and the field."""
-    number, raw = line
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise RecordError(
-            f"line {number} is not UTF-8 (byte {err.start})", record_id=None, line=number
-        ) from err
-    if not text.strip():
-        raise RecordError(
-            f"line {number} is empty; expected a Candidate JSON object", record_id=None, line=number
-        )
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise RecordError(
-            f"line {number} is not JSON: {err.msg} at column {err.colno}",
-            record_id=None,
-            line=number,
-        ) from err
-    return parse_record(Candidate, data, line=number)
-
-
 def verify_lines(registry: Registry, lines: list[Line], override: str | None) -> list[Outcome]:
     """Verify a batch of raw lines; never raises for a bad line or a failing verifier."""
     verdicts: list[Verdict | None] = [None] * len(lines)
     groups: dict[str, tuple[Verifier, list[int], list[Candidate]]] = {}
     for index, line in enumerate(lines):
         try:
-            candidate = decode_candidate(line)
+            candidate = decode_line(Candidate, *line)
             verifier = registry.select(candidate, override)
         except RecordError as err:
             verdicts[index] = Verdict.error(str(err), id=err.record_id, line=line[0])

@@ -147,3 +147,9 @@ def test_power_towers_are_refused_before_evaluation(tower: str) -> None:
 def test_large_but_reasonable_powers_are_evaluated() -> None:
     assert check("\\boxed{\\frac{2^{2005}}{2^{2004}}}", "2").accepted
     assert check("\\boxed{2^{2^{2^{2}}}}", "65536").accepted
+
+
+def test_expressions_differing_by_a_constant_are_rejected_as_different() -> None:
+    result = check("\\boxed{x^2 + 5x + 7}", "x^2 + 5x + 6")
+    assert not result.accepted
+    assert "differs" in result.reason

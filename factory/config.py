@@ -1,0 +1,122 @@
+"""The job config of the design contract: one pydantic model, read from YAML.
+
+Every section forbids unknown keys, so a misspelt option is an error that names it instead of
+a default silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Generators(_Section):
+    math: int = Field(default=0, ge=0)
+    code: int = Field(default=0, ge=0)
+    seed: int = 0
+
+
+class SourceConfig(_Section):
+    files: list[Path] = Field(default_factory=list)
+    generators: Generators = Field(default_factory=Generators)
+
+
+class ModelConfig(_Section):
+    backend: Literal["openai", "offline"] = "offline"
+    base_url: str | None = None
+    model: str = "offline-teacher"
+    api_key_env: str | None = "OPENAI_API_KEY"
+    api_key: str | None = None
+    max_concurrency: int = Field(default=128, ge=1)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=8, ge=0)
+    temperature: float = Field(default=0.8, ge=0)
+    max_tokens: int = Field(default=2048, ge=1)
+
+    @model_validator(mode="after")
+    def _openai_needs_an_endpoint(self) -> ModelConfig:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("model.base_url is required with backend 'openai'")
+        return self
+
+
+class SolveConfig(_Section):
+    samples: int = Field(default=4, ge=1)
+    keep: int = Field(default=2, ge=1)
+
+
+class StarConfig(_Section):
+    rationalize: bool = True
+
+
+class VerifyConfig(_Section):
+    workers: int | None = Field(default=None, ge=1)
+
+
+class SandboxConfig(_Section):
+    backend: Literal["auto", "docker", "process"] = "auto"
+
+
+class ExportConfig(_Section):
+    format: Literal["parquet", "jsonl"] = "parquet"
+    shard_size: int = Field(default=10_000, ge=1)
+
+
+class JobConfig(_Section):
+    run_dir: Path = Path("runs/demo")
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    solve: SolveConfig = Field(default_factory=SolveConfig)
+    star: StarConfig = Field(default_factory=StarConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+    def fingerprint(self) -> str:
+        """A hash of every setting, for the manifest: equal configs, equal fingerprints."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the file and every key at fault."""
+
+
+def load_config(path: Path) -> JobConfig:
+    """Read a YAML job config; relative source files resolve against the config's folder."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    try:
+        config = JobConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{path}: {_describe(err)}") from err
+    files = [f if f.is_absolute() else path.parent / f for f in config.source.files]
+    return config.model_copy(update={"source": config.source.model_copy(update={"files": files})})
+
+
+def _describe(err: ValidationError) -> str:
+    clauses = []
+    for item in err.errors(include_url=False):
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            clauses.append(f"unknown key {key!r}")
+        else:
+            clauses.append(f"{key!r}: {item['msg']}")
+    return "; ".join(clauses)
