@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install test lint format bench sandbox-image
+.PHONY: install test lint format bench sandbox-image generate submit
 
 install: $(STAMP)
 
@@ -16,6 +16,18 @@ $(STAMP): pyproject.toml
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The demo job: local Ray, the offline teacher, the Docker sandbox where an engine answers.
+# --resume makes a second `make generate` continue (or just re-export) the run in runs/demo.
+generate: install
+	$(VENV)/bin/factory generate configs/demo.yaml --out runs/demo --resume
+
+# The same job on the Ray cluster whose job server is RAY_ADDRESS (http://HEAD:8265). The project
+# folder travels as the job's working directory; every node needs the dependencies installed.
+submit: install
+	@test -n "$(RAY_ADDRESS)" || { echo "make submit: set RAY_ADDRESS to the cluster's job server, e.g. http://head:8265" >&2; exit 2; }
+	$(VENV)/bin/ray job submit --address "$(RAY_ADDRESS)" --working-dir . \
+		-- python -m factory generate configs/demo.yaml --out runs/demo --resume
 
 sandbox-image: install
 	$(VENV)/bin/factory sandbox build

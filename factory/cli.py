@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 import click
@@ -107,6 +108,77 @@ def verify_command(
             sys.stderr.close()
             os._exit(0)
     progress.finish(tally, "factory verify")
+
+
+@main.command(name="generate")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    "run_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The run directory.  [default: the config's run_dir]",
+)
+@click.option("--resume", is_flag=True, help="Continue the run in the run directory.")
+def generate_command(config_path: str, run_dir: str | None, resume: bool) -> None:
+    """Run the job of CONFIG: solve, verify, rationalize, export to RUN_DIR/export.
+
+    Runs on local Ray, or on the cluster at RAY_ADDRESS. Every completion is stored as it arrives
+    and units commit atomically, so an interrupted job continues with --resume without buying a
+    stored completion again.
+    """
+    from factory.config import ConfigError, load_config
+    from factory.generate import generate
+    from factory.pipeline import JobFailed
+    from factory.run_store import RunDirError
+
+    try:
+        config = load_config(Path(config_path))
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from err
+    if run_dir is not None:
+        config = config.model_copy(update={"run_dir": Path(run_dir)})
+    progress = ProgressLine()
+    try:
+        result = generate(config, resume=resume, on_progress=progress)
+    except (JobFailed, RunDirError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    progress.finish(result.metrics, "factory generate")
+    click.echo(f"export: {result.export.out_dir} ({result.export.rows:,} verified rows)")
+
+
+@main.command(name="export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "jsonl"]),
+    default=None,
+    help="[default: the run's export.format]",
+)
+@click.option(
+    "--shard-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Rows per shard.  [default: the run's export.shard_size]",
+)
+def export_command(run_dir: Path, out_dir: Path, fmt: str | None, shard_size: int | None) -> None:
+    """Export the committed units of RUN_DIR to OUT: SFT shards, rejected attempts, errors,
+    a dataset card and a manifest."""
+    from factory.export import ExportError
+    from factory.generate import export_existing
+
+    if not (run_dir / "config.json").exists():
+        raise click.ClickException(f"{run_dir} is not a run directory (it has no config.json)")
+    try:
+        summary = export_existing(run_dir, out_dir, format=fmt, shard_size=shard_size)
+    except ExportError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(
+        f"{summary.rows:,} rows in {len(summary.shards)} shard(s), {summary.rejected:,} "
+        f"rejected, {summary.errors:,} errors -> {summary.out_dir}"
+    )
 
 
 @main.command(name="verifiers")

@@ -43,6 +43,9 @@ class ModelConfig(_Section):
     max_retries: int = Field(default=8, ge=0)
     temperature: float = Field(default=0.8, ge=0)
     max_tokens: int = Field(default=2048, ge=1)
+    offline_error_rate: float = Field(
+        default=0.3, ge=0, le=1, description="offline teacher: share of deliberately wrong answers"
+    )
 
     @model_validator(mode="after")
     def _openai_needs_an_endpoint(self) -> ModelConfig:
@@ -54,14 +57,29 @@ class ModelConfig(_Section):
 class SolveConfig(_Section):
     samples: int = Field(default=4, ge=1)
     keep: int = Field(default=2, ge=1)
+    unit_size: int = Field(
+        default=16, ge=1, description="problems per unit, the step that commits atomically"
+    )
 
 
 class StarConfig(_Section):
     rationalize: bool = True
+    prompts: dict[str, Path] = Field(
+        default_factory=dict, description="domain -> solve template file holding {problem}"
+    )
+    hints: dict[str, Path] = Field(
+        default_factory=dict,
+        description="domain -> rationalization template holding {prompt} and {reference}",
+    )
 
 
 class VerifyConfig(_Section):
     workers: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="a batch of one unit's candidates, before its worker is restarted",
+    )
 
 
 class SandboxConfig(_Section):
@@ -107,8 +125,18 @@ def load_config(path: Path) -> JobConfig:
         config = JobConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(f"{path}: {_describe(err)}") from err
-    files = [f if f.is_absolute() else path.parent / f for f in config.source.files]
-    return config.model_copy(update={"source": config.source.model_copy(update={"files": files})})
+
+    def near(file: Path) -> Path:
+        return file if file.is_absolute() else path.parent / file
+
+    source = config.source.model_copy(update={"files": [near(f) for f in config.source.files]})
+    star = config.star.model_copy(
+        update={
+            "prompts": {d: near(f) for d, f in config.star.prompts.items()},
+            "hints": {d: near(f) for d, f in config.star.hints.items()},
+        }
+    )
+    return config.model_copy(update={"source": source, "star": star})
 
 
 def _describe(err: ValidationError) -> str:

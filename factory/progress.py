@@ -6,7 +6,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Protocol, TextIO
 
 STATUSES = ("accepted", "rejected", "timeout", "error")
 
@@ -32,6 +32,10 @@ class Tally:
         return f"{self.done:,} done in {elapsed:.1f} s, {self.done / elapsed:,.0f}/s: {parts}"
 
 
+class Reportable(Protocol):
+    def line(self) -> str: ...
+
+
 class ProgressLine:
     """Rewrites one status line on a terminal; on a pipe or file, prints one every `every_s`."""
 
@@ -41,7 +45,7 @@ class ProgressLine:
         self._every_s = every_s if every_s is not None else (0.2 if self._tty else 10.0)
         self._last = time.monotonic()
 
-    def __call__(self, tally: Tally) -> None:
+    def __call__(self, tally: Reportable) -> None:
         now = time.monotonic()
         if now - self._last < self._every_s:
             return
@@ -52,7 +56,7 @@ class ProgressLine:
             self._stream.write(f"{tally.line()}\n")
         self._stream.flush()
 
-    def finish(self, tally: Tally, label: str) -> None:
+    def finish(self, tally: Reportable, label: str) -> None:
         prefix = "\r\x1b[K" if self._tty else ""
         self._stream.write(f"{prefix}{label}: {tally.line()}\n")
         self._stream.flush()

@@ -33,30 +33,47 @@ def read_lines(stream: BinaryIO) -> Iterator[Line]:
 def verify_lines(registry: Registry, lines: list[Line], override: str | None) -> list[Outcome]:
     """Verify a batch of raw lines; never raises for a bad line or a failing verifier."""
     verdicts: list[Verdict | None] = [None] * len(lines)
-    groups: dict[str, tuple[Verifier, list[int], list[Candidate]]] = {}
+    decoded: list[int] = []
+    candidates: list[Candidate] = []
     for index, line in enumerate(lines):
         try:
-            candidate = decode_line(Candidate, *line)
-            verifier = registry.select(candidate, override)
+            candidates.append(decode_line(Candidate, *line))
+            decoded.append(index)
         except RecordError as err:
             verdicts[index] = Verdict.error(str(err), id=err.record_id, line=line[0])
-            continue
-        except SelectionError as err:
-            verdicts[index] = Verdict.error(str(err), id=candidate.id, line=line[0])
-            continue
-        group = groups.setdefault(verifier.name, (verifier, [], []))
-        group[1].append(index)
-        group[2].append(candidate)
-    for verifier, indices, candidates in groups.values():
-        for index, candidate, verdict in zip(
-            indices, candidates, _judge(verifier, candidates), strict=True
-        ):
-            verdicts[index] = verdict.model_copy(
-                update={"id": candidate.id, "verifier": verifier.name, "line": lines[index][0]}
-            )
+    for index, verdict in zip(
+        decoded, judge_candidates(registry, candidates, override), strict=True
+    ):
+        verdicts[index] = verdict.model_copy(update={"line": lines[index][0]})
     done = [v for v in verdicts if v is not None]
     assert len(done) == len(lines), "every line must have a verdict"
     return [(v.status, v.model_dump_json()) for v in done]
+
+
+def judge_candidates(
+    registry: Registry, candidates: list[Candidate], override: str | None = None
+) -> list[Verdict]:
+    """One verdict per candidate, in order, each naming its candidate and verifier.
+
+    Candidates are grouped by verifier so that batch verifiers see whole batches; a candidate no
+    verifier serves, or one whose verifier fails, gets an `error` verdict saying so.
+    """
+    verdicts: list[Verdict | None] = [None] * len(candidates)
+    groups: dict[str, tuple[Verifier, list[int]]] = {}
+    for index, candidate in enumerate(candidates):
+        try:
+            verifier = registry.select(candidate, override)
+        except SelectionError as err:
+            verdicts[index] = Verdict.error(str(err), id=candidate.id)
+            continue
+        groups.setdefault(verifier.name, (verifier, []))[1].append(index)
+    for verifier, indices in groups.values():
+        batch = [candidates[i] for i in indices]
+        for index, verdict in zip(indices, _judge(verifier, batch), strict=True):
+            verdicts[index] = verdict.model_copy(
+                update={"id": candidates[index].id, "verifier": verifier.name}
+            )
+    return [v for v in verdicts if v is not None]
 
 
 def _judge(verifier: Verifier, candidates: list[Candidate]) -> list[Verdict]:

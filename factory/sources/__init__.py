@@ -1,1 +1,23 @@
-"""Where problems come from: Problem files and built-in procedural generators."""
+"""Where a job's problems come from: Problem files first, then the built-in generators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from factory.config import SourceConfig
+from factory.records import Problem, RecordError
+from factory.sources.code_problems import generate_code
+from factory.sources.files import read_problems
+from factory.sources.math_problems import generate_math
+
+
+def read_source(source: SourceConfig) -> Iterator[Problem | RecordError]:
+    """Every problem of the job in a fixed order; a bad record as a RecordError naming its file."""
+    for path in source.files:
+        for item in read_problems(path):
+            if isinstance(item, RecordError):
+                item = RecordError(f"{path}: {item}", record_id=item.record_id, line=item.line)
+            yield item
+    generators = source.generators
+    yield from generate_math(generators.math, generators.seed)
+    yield from generate_code(generators.code, generators.seed)

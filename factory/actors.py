@@ -1,0 +1,111 @@
+"""The Ray actors of a job: one async generation worker, a pool of verification workers.
+
+Both are created with explicit restarts (Ray's default is none). Neither touches the run
+directory: they return what they made to the driver, so nodes need no shared file system.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import ray
+
+from factory.config import JobConfig
+from factory.models.base import ChatRequest, Completion, ModelClient, ModelError, ModelFailure
+from factory.records import Candidate, Verdict
+
+GENERATION_CALLS_IN_FLIGHT = 1000
+"""Concurrent unit streams one generation worker accepts; the model client bounds requests."""
+
+
+class GenerationWorker:
+    """Buys completions; streams each back to the driver the moment it arrives."""
+
+    def __init__(self, config: JobConfig) -> None:
+        self._config = config
+        self._client: ModelClient | None = None
+
+    async def start(self) -> tuple[str, int]:
+        """Check the endpoint answers; return this worker's node id and process id."""
+        await self._model().probe()
+        return ray.get_runtime_context().get_node_id(), os.getpid()
+
+    async def complete(
+        self, requests: list[ChatRequest]
+    ) -> AsyncIterator[Completion | ModelFailure]:
+        """Every request's completion, or its failure, in the order they finish."""
+        pending = [asyncio.ensure_future(self._one(request)) for request in requests]
+        try:
+            for finished in asyncio.as_completed(pending):
+                yield await finished
+        finally:
+            for task in pending:
+                task.cancel()
+
+    async def _one(self, request: ChatRequest) -> Completion | ModelFailure:
+        try:
+            return await self._model().complete(request)
+        except ModelError as err:
+            return ModelFailure.of(request.key, err)
+
+    def _model(self) -> ModelClient:
+        # Made on first use, inside the actor's event loop (an HTTP client binds to its loop),
+        # and made again after a restart.
+        if self._client is None:
+            from factory.models import make_client
+
+            self._client = make_client(self._config)
+        return self._client
+
+
+class VerifyWorker:
+    """Runs the verifier registry on batches of candidates, on whichever node it lands."""
+
+    def __init__(self, sandbox_backend: str) -> None:
+        from verifiers.registry import Registry
+
+        if sandbox_backend != "auto":
+            os.environ["FACTORY_SANDBOX_BACKEND"] = sandbox_backend
+        self._registry = Registry()
+
+    def ping(self) -> tuple[str, int]:
+        return ray.get_runtime_context().get_node_id(), os.getpid()
+
+    def verify(self, candidates: list[Candidate]) -> tuple[str, list[Verdict]]:
+        """This node's id and one verdict per candidate."""
+        from factory.verify import judge_candidates
+
+        verdicts = judge_candidates(self._registry, candidates)
+        return ray.get_runtime_context().get_node_id(), verdicts
+
+
+def generation_actor(config: JobConfig) -> ray.actor.ActorHandle:
+    """The job's generation worker: no CPU reserved (it waits on the network), restarted if lost.
+
+    Its calls are not retried by Ray: the driver re-sends only what had not arrived.
+    """
+    return (
+        ray.remote(GenerationWorker)
+        .options(
+            num_cpus=0,
+            max_restarts=-1,
+            max_task_retries=0,
+            max_concurrency=GENERATION_CALLS_IN_FLIGHT,
+        )
+        .remote(config)
+    )
+
+
+def verify_actors(
+    count: int, sandbox_backend: str, cpus_each: float
+) -> list[ray.actor.ActorHandle]:
+    """`count` verification workers spread over the cluster's nodes, restarted if lost."""
+    factory = ray.remote(VerifyWorker).options(
+        num_cpus=cpus_each,
+        max_restarts=-1,
+        max_task_retries=0,
+        scheduling_strategy="SPREAD",
+    )
+    return [factory.remote(sandbox_backend) for _ in range(count)]

@@ -1,0 +1,136 @@
+"""`factory generate`: one job, from its config to an export, on local Ray or `RAY_ADDRESS`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+
+from factory.actors import generation_actor, verify_actors
+from factory.config import JobConfig
+from factory.export import ExportSummary, export_run
+from factory.metrics import RunMetrics
+from factory.pipeline import Driver
+from factory.prompts import Prompts, load_prompts
+from factory.run_store import RunStore
+from factory.verifier_pool import VerifierPool
+from verifiers.registry import Registry
+
+PROGRESS_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class JobResult:
+    run_dir: Path
+    metrics: RunMetrics
+    export: ExportSummary
+
+
+def generate(
+    config: JobConfig,
+    *,
+    resume: bool = False,
+    on_progress: Callable[[RunMetrics], None] | None = None,
+) -> JobResult:
+    """Run the job into `config.run_dir`, then export it to `RUN_DIR/export`."""
+    prompts = load_prompts(config.star.prompts, config.star.hints)
+    store = RunStore.open(config.run_dir, config, resume=resume)
+    metrics = RunMetrics(problems_total=_count_problems(config))
+    metrics.processes["driver"] = os.getpid()
+    connect_ray()
+    asyncio.run(_drive(config, store, prompts, metrics, on_progress))
+    (config.run_dir / "metrics.json").write_text(json.dumps(metrics.as_json(), indent=2) + "\n")
+    summary = export_run(
+        config.run_dir,
+        config.run_dir / "export",
+        format=config.export.format,
+        shard_size=config.export.shard_size,
+        manifest=manifest_for(config, metrics.as_json()),
+    )
+    return JobResult(config.run_dir, metrics, summary)
+
+
+def export_existing(
+    run_dir: Path, out_dir: Path, *, format: str | None, shard_size: int | None
+) -> ExportSummary:
+    """`factory export`: export a run again, by default as its config says."""
+    config = JobConfig.model_validate_json((run_dir / "config.json").read_text(encoding="utf-8"))
+    metrics_file = run_dir / "metrics.json"
+    run_metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    return export_run(
+        run_dir,
+        out_dir,
+        format=format or config.export.format,  # type: ignore[arg-type]
+        shard_size=shard_size or config.export.shard_size,
+        manifest=manifest_for(config, run_metrics),
+    )
+
+
+def connect_ray() -> None:
+    """Join `RAY_ADDRESS` when set, else start Ray on this machine (unless already joined)."""
+    if ray.is_initialized():
+        return
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, logging_level="WARNING")
+    else:
+        ray.init(include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1")
+
+
+async def _drive(
+    config: JobConfig,
+    store: RunStore,
+    prompts: Prompts,
+    metrics: RunMetrics,
+    on_progress: Callable[[RunMetrics], None] | None,
+) -> None:
+    cpus = float(ray.cluster_resources().get("CPU", 1.0))
+    workers = config.verify.workers or max(1, int(cpus))
+    verifiers = VerifierPool(
+        verify_actors(workers, config.sandbox.backend, min(1.0, cpus / workers)),
+        config.verify.timeout_s,
+        metrics,
+    )
+    generator = generation_actor(config)
+    driver = Driver(config, store, prompts, metrics, generator, verifiers)
+    ticker = asyncio.create_task(_tick(metrics, on_progress)) if on_progress else None
+    try:
+        await verifiers.start()
+        await driver.run()
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        for actor in [generator, *verifiers.actors]:
+            ray.kill(actor, no_restart=True)
+
+
+async def _tick(metrics: RunMetrics, on_progress: Callable[[RunMetrics], None]) -> None:
+    while True:
+        await asyncio.sleep(PROGRESS_EVERY_S)
+        on_progress(metrics)
+
+
+def _count_problems(config: JobConfig) -> int | None:
+    """Problems in the source, for the ETA; None when a file cannot be counted cheaply."""
+    total = config.source.generators.math + config.source.generators.code
+    for path in config.source.files:
+        if path.suffix != ".jsonl":
+            return None
+        with path.open("rb") as stream:
+            total += sum(1 for line in stream if line.strip())
+    return total
+
+
+def manifest_for(config: JobConfig, run_metrics: dict[str, object]) -> dict[str, object]:
+    """What the export's manifest says of the run besides its counts."""
+    return {
+        "config_fingerprint": config.fingerprint(),
+        "model": {"backend": config.model.backend, "name": config.model.model},
+        "verifiers": {info.name: info.version for info in Registry().infos() if not info.problem},
+        "run": run_metrics,
+    }

@@ -1,0 +1,132 @@
+"""A job's running figures: what the progress line shows and `RUN_DIR/metrics.json` keeps."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from factory.models.base import Completion, ModelFailure
+from factory.records import Verdict
+from factory.rows import Attempt, ProblemError
+
+
+@dataclass
+class RunMetrics:
+    """Counters of one session of a job (a resumed run counts what it skipped separately)."""
+
+    problems_total: int | None = None
+    started: float = field(default_factory=time.monotonic)
+    problems_done: int = 0
+    problems_skipped: int = 0  # committed by an earlier session
+    problems_solved: int = 0
+    units_committed: int = 0
+    requests_bought: int = 0
+    completions_reused: int = 0
+    model_failures: Counter[str] = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    verdicts: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    kept: int = 0
+    kept_rationalized: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    verified_on_node: Counter[str] = field(default_factory=Counter)
+    processes: dict[str, int] = field(default_factory=dict)
+
+    def completion(self, item: Completion | ModelFailure, *, reused: bool) -> None:
+        if isinstance(item, ModelFailure):
+            self.model_failures[item.kind] += 1
+            return
+        if reused:
+            self.completions_reused += 1
+            return
+        self.requests_bought += 1
+        self.prompt_tokens += item.prompt_tokens
+        self.completion_tokens += item.completion_tokens
+
+    def verified(self, node: str, verdicts: list[Verdict]) -> None:
+        self.verified_on_node[node] += len(verdicts)
+        for verdict in verdicts:
+            self.verdicts[verdict.verifier or "(none)"][verdict.status] += 1
+
+    def unit(self, problems: int, records: list[Attempt | ProblemError]) -> None:
+        self.units_committed += 1
+        self.problems_done += problems
+        solved = set()
+        for record in records:
+            if isinstance(record, ProblemError):
+                self.errors[record.stage] += 1
+            elif record.kept:
+                self.kept += 1
+                self.kept_rationalized += record.rationalized
+                solved.add(record.problem_id)
+        self.problems_solved += len(solved)
+
+    def line(self) -> str:
+        """`120/250 problems, 31.0 req/s, 2,410 tok/s, accepted math 71% code 64%, 0 errors`."""
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        total = f"/{self.problems_total - self.problems_skipped:,}" if self.problems_total else ""
+        acceptance = " ".join(
+            f"{name} {counts['accepted'] / max(sum(counts.values()), 1):.0%}"
+            for name, counts in sorted(self.verdicts.items())
+        )
+        errors = sum(self.errors.values())
+        return (
+            f"{self.problems_done:,}{total} problems, {self.requests_bought / elapsed:,.1f} req/s, "
+            f"{(self.prompt_tokens + self.completion_tokens) / elapsed:,.0f} tok/s, "
+            f"accepted {acceptance or '-'}, {errors:,} errors{self._eta(elapsed)}"
+        )
+
+    def _eta(self, elapsed: float) -> str:
+        if not self.problems_total or not self.problems_done:
+            return ""
+        left = self.problems_total - self.problems_skipped - self.problems_done
+        return f", ETA {left * elapsed / self.problems_done:,.0f} s"
+
+    def as_json(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.started
+        return {
+            "elapsed_s": round(elapsed, 3),
+            "problems": {
+                "total": self.problems_total,
+                "done": self.problems_done,
+                "skipped_as_committed": self.problems_skipped,
+                "solved": self.problems_solved,
+            },
+            "units_committed": self.units_committed,
+            "requests": {
+                "bought": self.requests_bought,
+                "reused_from_store": self.completions_reused,
+                "failed": dict(self.model_failures),
+                "per_s": round(self.requests_bought / max(elapsed, 1e-9), 2),
+            },
+            "tokens": {
+                "prompt": self.prompt_tokens,
+                "completion": self.completion_tokens,
+                "per_s": round((self.prompt_tokens + self.completion_tokens) / max(elapsed, 1e-9)),
+            },
+            "verdicts": {name: dict(counts) for name, counts in sorted(self.verdicts.items())},
+            "acceptance": {
+                name: round(counts["accepted"] / max(sum(counts.values()), 1), 4)
+                for name, counts in sorted(self.verdicts.items())
+            },
+            "kept": {"rows": self.kept, "rationalized": self.kept_rationalized},
+            "errors": dict(self.errors),
+            "verified_on_node": dict(self.verified_on_node),
+            "peak_rss_mib": _peak_rss_mib(self.processes),
+        }
+
+
+def _peak_rss_mib(processes: dict[str, int]) -> dict[str, float]:
+    """Each process's peak resident memory (VmHWM), where its /proc entry is readable here."""
+    peaks = {}
+    for name, pid in processes.items():
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peaks[name] = round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            continue
+    return peaks

@@ -1,0 +1,17 @@
+"""Model backends: `openai` (any OpenAI-compatible endpoint), `offline` (the built-in teacher)."""
+
+from __future__ import annotations
+
+from factory.config import JobConfig
+from factory.models.base import ModelClient
+
+
+def make_client(config: JobConfig) -> ModelClient:
+    """The backend the job config names. Call it inside the event loop that will use it."""
+    if config.model.backend == "openai":
+        from factory.models.openai_client import OpenAIClient
+
+        return OpenAIClient(config.model)
+    from factory.models.offline import OfflineTeacher
+
+    return OfflineTeacher(config)

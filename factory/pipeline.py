@@ -1,0 +1,240 @@
+"""The job's driver: problems stream in units through the generation worker and the verifiers.
+
+The driver is one asyncio loop. It reads the source lazily and keeps a bounded number of units
+in flight (enough requests to keep `max_concurrency` busy, twice over), so memory stays flat
+however long the input is. Each unit runs source -> solve -> verify -> (rationalize -> verify) ->
+commit on its own; units finish in any order. Completions are appended to the run directory as
+they stream in and units commit atomically, so a killed job resumes without redoing a committed
+unit or buying a stored completion again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import IO
+
+import ray
+from ray.exceptions import RayActorError, RayTaskError
+
+from factory.config import JobConfig
+from factory.metrics import RunMetrics
+from factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
+from factory.prompts import Prompts
+from factory.records import Candidate, Problem, RecordError
+from factory.rows import Attempt, ProblemError
+from factory.run_store import RunStore
+from factory.sources import read_source
+from factory.star import attempt_for, can_rationalize, candidate_for, mark_kept, requests_for
+from factory.verifier_pool import VerifierPool
+
+STREAM_RESTARTS = 5
+"""How often one unit re-sends what had not arrived when the generation worker is lost."""
+
+Item = Problem | ProblemError
+
+
+class JobFailed(RuntimeError):
+    """The job cannot go on (for instance the endpoint is unreachable); nothing was lost."""
+
+
+class Driver:
+    def __init__(
+        self,
+        config: JobConfig,
+        store: RunStore,
+        prompts: Prompts,
+        metrics: RunMetrics,
+        generator: ray.actor.ActorHandle,
+        verifiers: VerifierPool,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.prompts = prompts
+        self.metrics = metrics
+        self.generator = generator
+        self.verifiers = verifiers
+
+    async def run(self, on_progress: Callable[[RunMetrics], None] | None = None) -> None:
+        await self._start_generator()
+        committed = self.store.committed_units()
+        window = asyncio.Semaphore(self._units_in_flight())
+        running: set[asyncio.Task[None]] = set()
+        failed: list[BaseException] = []
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            window.release()
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())  # type: ignore[arg-type]
+            if on_progress is not None:
+                on_progress(self.metrics)
+
+        for unit, items in enumerate(_units(self._items(), self.config.solve.unit_size)):
+            problems = sum(isinstance(item, Problem) for item in items)
+            if unit in committed:
+                self.metrics.problems_skipped += problems
+                continue
+            await window.acquire()
+            if failed:
+                break
+            task = asyncio.create_task(self._unit(unit, items, problems))
+            running.add(task)
+            task.add_done_callback(finished)
+        if running:
+            await asyncio.wait(set(running))
+        if failed:
+            raise failed[0]
+
+    async def _start_generator(self) -> None:
+        try:
+            node, pid = await self.generator.start.remote()
+        except RayTaskError as err:
+            cause = err.as_instanceof_cause()
+            if isinstance(cause, ModelUnreachable):
+                raise JobFailed(str(cause.args[0]) if cause.args else str(cause)) from None
+            raise
+        self.metrics.processes["generation"] = pid
+        self.metrics.verified_on_node.setdefault(node, 0)
+
+    def _units_in_flight(self) -> int:
+        per_unit = self.config.solve.unit_size * self.config.solve.samples
+        return max(2, math.ceil(2 * self.config.model.max_concurrency / per_unit))
+
+    def _items(self) -> Iterator[Item]:
+        """The source's problems; bad records and repeated ids as errors naming them."""
+        seen: set[str] = set()
+        for item in read_source(self.config.source):
+            if isinstance(item, RecordError):
+                yield ProblemError(
+                    problem_id=item.record_id,
+                    line=item.line,
+                    stage="source",
+                    kind="bad_record",
+                    message=str(item),
+                )
+            elif item.id in seen:
+                yield ProblemError(
+                    problem_id=item.id,
+                    stage="source",
+                    kind="duplicate_id",
+                    message=f"problem {item.id!r} ({item.source}): an earlier problem has this id; "
+                    "ids must be unique in a run, so this one is skipped",
+                )
+            else:
+                seen.add(item.id)
+                yield item
+
+    async def _unit(self, unit: int, items: list[Item], count: int) -> None:
+        problems = [item for item in items if isinstance(item, Problem)]
+        records: list[Attempt | ProblemError] = [i for i in items if isinstance(i, ProblemError)]
+        stored = self.store.stored_completions(unit)
+        with self.store.completion_log(unit) as log:
+            attempts = await self._round(problems, records, stored, log, hinted=False)
+            if self.config.star.rationalize:
+                solved = {a.problem_id for a in attempts if a.verdict.accepted}
+                unsolved = [p for p in problems if p.id not in solved and can_rationalize(p)]
+                attempts += await self._round(unsolved, records, stored, log, hinted=True)
+        by_problem: dict[str, list[Attempt]] = {}
+        for attempt in attempts:
+            by_problem.setdefault(attempt.problem_id, []).append(attempt)
+        for group in by_problem.values():
+            records.extend(mark_kept(group, self.config.solve.keep))
+        self.store.commit(unit, records)
+        self.metrics.unit(count, records)
+
+    async def _round(
+        self,
+        problems: list[Problem],
+        records: list[Attempt | ProblemError],
+        stored: dict[str, Completion],
+        log: IO[str],
+        *,
+        hinted: bool,
+    ) -> list[Attempt]:
+        """Ask for every problem's samples, verify what came back, and return the attempts."""
+        if not problems:
+            return []
+        samples = self.config.solve.samples
+        plan = [
+            (problem, request)
+            for problem in problems
+            for request in requests_for(
+                problem, self.prompts, self.config.model, samples, hinted=hinted
+            )
+        ]
+        answers = await self._complete([request for _, request in plan], stored, log)
+        judged: list[tuple[Problem, ChatRequest, Completion]] = []
+        for problem, request in plan:
+            answer = answers[request.key]
+            if isinstance(answer, ModelFailure):
+                records.append(
+                    ProblemError(
+                        problem_id=problem.id,
+                        stage="model",
+                        kind=answer.kind,
+                        message=f"{'rationalization' if hinted else 'sample'} {request.sample} "
+                        f"of problem {problem.id!r} got no completion after {answer.attempts} "
+                        f"attempt(s): {answer.message}",
+                    )
+                )
+            else:
+                judged.append((problem, request, answer))
+        candidates: list[Candidate] = [
+            candidate_for(problem, request, answer, hinted=hinted)
+            for problem, request, answer in judged
+        ]
+        verdicts = await self.verifiers.verify(candidates)
+        return [
+            attempt_for(problem, self.prompts, request, answer, verdict, hinted=hinted)
+            for (problem, request, answer), verdict in zip(judged, verdicts, strict=True)
+        ]
+
+    async def _complete(
+        self, requests: list[ChatRequest], stored: dict[str, Completion], log: IO[str]
+    ) -> dict[str, Completion | ModelFailure]:
+        """Each request's completion: from the store if bought before, else from the model."""
+        answers: dict[str, Completion | ModelFailure] = {}
+        missing: dict[str, ChatRequest] = {}
+        for request in requests:
+            if request.key in stored:
+                if request.key not in answers:
+                    answers[request.key] = stored[request.key]
+                    self.metrics.completion(stored[request.key], reused=True)
+            else:
+                missing[request.key] = request
+        for restart in range(STREAM_RESTARTS + 1):
+            if not missing:
+                break
+            try:
+                await self._stream(list(missing.values()), answers, missing, log)
+            except RayActorError:
+                if restart == STREAM_RESTARTS:
+                    raise
+                await asyncio.sleep(min(2**restart, 10))  # Ray is restarting the worker
+        return answers
+
+    async def _stream(
+        self,
+        requests: list[ChatRequest],
+        answers: dict[str, Completion | ModelFailure],
+        missing: dict[str, ChatRequest],
+        log: IO[str],
+    ) -> None:
+        stream = self.generator.complete.options(num_returns="streaming").remote(requests)
+        async for ref in stream:
+            answer: Completion | ModelFailure = await ref
+            if isinstance(answer, Completion):
+                log.write(answer.model_dump_json() + "\n")
+                log.flush()
+            answers[answer.key] = answer
+            missing.pop(answer.key, None)
+            self.metrics.completion(answer, reused=False)
+
+
+def _units(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

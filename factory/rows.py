@@ -1,0 +1,69 @@
+"""What a run keeps: every verified attempt (kept or not) and every problem that failed.
+
+A committed unit is a JSON Lines file of these records. `Attempt.sft_row` is the exported form
+of the contract: `messages`, the ids, and what re-checks the row (`reference`, `tests`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from factory.models.base import Message
+from factory.records import Verdict
+
+
+class Attempt(BaseModel):
+    """One candidate and its verdict. `kept` marks the verified rationales chosen for training."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record: Literal["attempt"] = "attempt"
+    id: str
+    problem_id: str
+    domain: str
+    source: str | None
+    model: str
+    messages: tuple[Message, Message] = Field(description="the stored prompt and the response")
+    reference: str | None
+    tests: str | None = Field(description="the test spec as JSON text (code rows)")
+    rationalized: bool
+    kept: bool
+    verdict: Verdict
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def sft_row(self) -> dict[str, Any]:
+        """The exported row of the contract."""
+        return {
+            "messages": [m.model_dump() for m in self.messages],
+            "id": self.id,
+            "problem_id": self.problem_id,
+            "domain": self.domain,
+            "source": self.source,
+            "verifier": self.verdict.verifier,
+            "rationalized": self.rationalized,
+            "model": self.model,
+            "reference": self.reference,
+            "tests": self.tests,
+        }
+
+
+Stage = Literal["source", "model", "verify"]
+
+
+class ProblemError(BaseModel):
+    """A problem (or a source line) that produced no attempt, or lost some, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record: Literal["error"] = "error"
+    problem_id: str | None
+    line: int | None = Field(default=None, description="source line, for a bad record")
+    stage: Stage
+    kind: str
+    message: str
+
+
+UnitRecord = Annotated[Attempt | ProblemError, Field(discriminator="record")]

@@ -1,0 +1,119 @@
+"""The run directory: the job's only state, written by the driver alone.
+
+    RUN_DIR/config.json                  the job config the run was started with
+    RUN_DIR/completions/unit-NNNNNN.jsonl every completion, appended the moment it arrives
+    RUN_DIR/units/unit-NNNNNN.jsonl       a unit's attempts and errors, committed atomically
+    RUN_DIR/metrics.json, RUN_DIR/export/
+
+A unit file appears whole or not at all (written beside, flushed to disk, renamed), so a
+committed unit is never redone. Completions are keyed by their request's hash; a resumed run
+reads back those of its unfinished units and buys only the rest. A `kill -9` in the middle of
+an append leaves at most one torn last line, which reading skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from factory.config import JobConfig
+from factory.models.base import Completion
+from factory.rows import Attempt, ProblemError
+
+
+class RunDirError(RuntimeError):
+    """The run directory cannot be used as asked; the message says what to do."""
+
+
+class RunStore:
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.units_dir = run_dir / "units"
+        self.completions_dir = run_dir / "completions"
+
+    @classmethod
+    def open(cls, run_dir: Path, config: JobConfig, *, resume: bool) -> RunStore:
+        """Start a run in `run_dir`, or continue the one there when `resume` is set."""
+        store = cls(run_dir)
+        config_file = run_dir / "config.json"
+        current = config.model_dump(mode="json")
+        if config_file.exists():
+            if not resume:
+                raise RunDirError(
+                    f"{run_dir} already holds a run; pass --resume to continue it, "
+                    "or choose another run directory with --out"
+                )
+            before = json.loads(config_file.read_text(encoding="utf-8"))
+            changed = sorted(
+                key for key, value in _pinned(current).items() if _pinned(before).get(key) != value
+            )
+            if changed:
+                raise RunDirError(
+                    f"{run_dir} was started with other settings for {', '.join(changed)}, "
+                    "which decide what the run produces; resume with the same values, "
+                    "or start a new run with --out"
+                )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        store.units_dir.mkdir(exist_ok=True)
+        store.completions_dir.mkdir(exist_ok=True)
+        if not config_file.exists():
+            _write_atomically(config_file, json.dumps(current, indent=2, sort_keys=True))
+        return store
+
+    def committed_units(self) -> set[int]:
+        return {int(p.stem.removeprefix("unit-")) for p in self.units_dir.glob("unit-*.jsonl")}
+
+    def stored_completions(self, unit: int) -> dict[str, Completion]:
+        """The completions a previous attempt at `unit` bought, by request key."""
+        path = self._completions_file(unit)
+        found: dict[str, Completion] = {}
+        if not path.exists():
+            return found
+        with path.open("rb") as stream:
+            for raw in stream:
+                try:
+                    completion = Completion.model_validate_json(raw)
+                except ValidationError:
+                    continue  # the torn last line of an append cut short by a kill
+                found[completion.key] = completion
+        return found
+
+    def completion_log(self, unit: int) -> IO[str]:
+        """Where `unit`'s completions are appended; write one JSON line each, then flush."""
+        return self._completions_file(unit).open("a", encoding="utf-8")
+
+    def commit(self, unit: int, records: Iterable[Attempt | ProblemError]) -> None:
+        """Write the unit's records as one file that appears whole or not at all."""
+        text = "".join(record.model_dump_json() + "\n" for record in records)
+        _write_atomically(self.units_dir / f"unit-{unit:06d}.jsonl", text)
+
+    def _completions_file(self, unit: int) -> Path:
+        return self.completions_dir / f"unit-{unit:06d}.jsonl"
+
+
+_PINNED_MODEL_KEYS = ("backend", "model", "temperature", "max_tokens", "offline_error_rate")
+
+
+def _pinned(dumped: dict[str, Any]) -> dict[str, Any]:
+    """The settings that decide what a run produces, flattened (`model.temperature`).
+
+    Throughput, limits, workers, sandbox and export settings may change between sessions.
+    """
+    pinned = {f"{section}": dumped.get(section) for section in ("source", "solve", "star")}
+    model = dumped.get("model") or {}
+    pinned.update({f"model.{key}": model.get(key) for key in _PINNED_MODEL_KEYS})
+    return pinned
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", encoding="utf-8") as stream:
+        stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)

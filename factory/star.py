@@ -1,0 +1,106 @@
+"""STaR for one problem: the requests to send, the candidates they yield, the rationales kept.
+
+Each problem gets `samples` solve requests. When none of the answers is verified and the problem
+has a reference, it gets `samples` more with the reference as a hint (rationalization); those
+attempts are flagged `rationalized`, and their stored prompt is the plain solve prompt, never the
+hinted one. Up to `keep` verified, distinct rationales are kept, unhinted ones first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from factory.config import ModelConfig
+from factory.models.base import ChatRequest, Completion, Message
+from factory.prompts import Prompts
+from factory.records import Candidate, Problem, Verdict
+from factory.rows import Attempt
+
+
+def requests_for(
+    problem: Problem, prompts: Prompts, model: ModelConfig, samples: int, *, hinted: bool
+) -> list[ChatRequest]:
+    """The problem's solve requests, or its rationalization requests when `hinted`."""
+    text = prompts.hinted(problem) if hinted else prompts.prompt(problem)
+    return [
+        ChatRequest(
+            model=model.model,
+            messages=(Message(role="user", content=text),),
+            temperature=model.temperature,
+            max_tokens=model.max_tokens,
+            sample=sample,
+        )
+        for sample in range(samples)
+    ]
+
+
+def can_rationalize(problem: Problem) -> bool:
+    return problem.reference is not None and bool(problem.reference.strip())
+
+
+def attempt_id(problem: Problem, request: ChatRequest, *, hinted: bool) -> str:
+    return f"{problem.id}/{'r' if hinted else 's'}{request.sample}"
+
+
+def candidate_for(
+    problem: Problem, request: ChatRequest, completion: Completion, *, hinted: bool
+) -> Candidate:
+    """What the verifier judges: the problem with the response, under the attempt's id."""
+    return Candidate(
+        **problem.model_dump(exclude={"id"}),
+        id=attempt_id(problem, request, hinted=hinted),
+        problem_id=problem.id,
+        response=completion.text,
+    )
+
+
+def attempt_for(
+    problem: Problem,
+    prompts: Prompts,
+    request: ChatRequest,
+    completion: Completion,
+    verdict: Verdict,
+    *,
+    hinted: bool,
+) -> Attempt:
+    """The attempt as stored: the plain solve prompt, whatever was sent."""
+    return Attempt(
+        id=attempt_id(problem, request, hinted=hinted),
+        problem_id=problem.id,
+        domain=problem.domain,
+        source=problem.source,
+        model=completion.model,
+        messages=(
+            Message(role="user", content=prompts.prompt(problem)),
+            Message(role="assistant", content=completion.text),
+        ),
+        reference=problem.reference,
+        tests=problem.tests.model_dump_json(exclude_none=True) if problem.tests else None,
+        rationalized=hinted,
+        kept=False,
+        verdict=verdict,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+    )
+
+
+def mark_kept(attempts: list[Attempt], keep: int) -> list[Attempt]:
+    """The attempts with up to `keep` accepted, distinct ones marked kept (unhinted first)."""
+    chosen: set[str] = set()
+    seen: set[str] = set()
+    for attempt in sorted(attempts, key=lambda a: a.rationalized):  # stable: sample order
+        if len(chosen) == keep:
+            break
+        if not attempt.verdict.accepted:
+            continue
+        text = _normalized(attempt.messages[1].content)
+        if text in seen:
+            continue
+        seen.add(text)
+        chosen.add(attempt.id)
+    return [a.model_copy(update={"kept": a.id in chosen}) for a in attempts]
+
+
+def _normalized(text: str) -> str:
+    """Responses that differ only in white space are one rationale."""
+    return re.sub(r"\s+", " ", text).strip()

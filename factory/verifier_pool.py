@@ -1,0 +1,80 @@
+"""Verification on Ray: a pool of verify workers, each batch on whichever worker is free.
+
+A batch that outlives its deadline, or whose worker dies, is not lost: the worker is restarted
+and the batch's candidates are judged again one by one, so only a candidate that itself hangs or
+kills its worker ends with a `timeout` or `error` verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import ray
+from ray.exceptions import RayActorError
+
+from factory.metrics import RunMetrics
+from factory.records import Candidate, Verdict
+
+BATCH = 16
+"""Candidates per call: small enough that every worker gets a share of a unit."""
+
+
+class VerifierPool:
+    def __init__(
+        self, actors: list[ray.actor.ActorHandle], timeout_s: float, metrics: RunMetrics
+    ) -> None:
+        self._actors = actors
+        self._timeout_s = timeout_s
+        self._metrics = metrics
+        self._idle: asyncio.Queue[ray.actor.ActorHandle] | None = None
+
+    @property
+    def actors(self) -> list[ray.actor.ActorHandle]:
+        return list(self._actors)
+
+    async def start(self) -> None:
+        """Wait for every worker to come up; note their nodes and processes."""
+        self._idle = asyncio.Queue()
+        for number, actor in enumerate(self._actors):
+            node, pid = await actor.ping.remote()
+            self._metrics.verified_on_node.setdefault(node, 0)
+            self._metrics.processes[f"verify-{number}"] = pid
+            self._idle.put_nowait(actor)
+
+    async def verify(self, candidates: list[Candidate]) -> list[Verdict]:
+        """One verdict per candidate, in order."""
+        batches = [candidates[i : i + BATCH] for i in range(0, len(candidates), BATCH)]
+        results = await asyncio.gather(*(self._batch(batch) for batch in batches))
+        return [verdict for batch in results for verdict in batch]
+
+    async def _batch(self, candidates: list[Candidate]) -> list[Verdict]:
+        assert self._idle is not None, "start() the pool first"
+        actor = await self._idle.get()
+        try:
+            node, verdicts = await asyncio.wait_for(
+                actor.verify.remote(candidates), self._timeout_s
+            )
+        except (TimeoutError, RayActorError) as err:
+            if isinstance(err, TimeoutError):
+                ray.kill(actor, no_restart=False)  # Ray restarts it (max_restarts=-1)
+            self._idle.put_nowait(actor)
+            if len(candidates) == 1:
+                return [_unfinished(candidates[0], err, self._timeout_s)]
+            return [v for c in candidates for v in await self._batch([c])]
+        self._idle.put_nowait(actor)
+        self._metrics.verified(node, verdicts)
+        return verdicts
+
+
+def _unfinished(candidate: Candidate, err: BaseException, timeout_s: float) -> Verdict:
+    if isinstance(err, TimeoutError):
+        return Verdict(
+            id=candidate.id,
+            accepted=False,
+            status="timeout",
+            reason=f"verification did not finish within verify.timeout_s={timeout_s:g} s; "
+            "its worker was restarted",
+        )
+    return Verdict.error(
+        f"the verification worker died while judging this candidate: {err}", id=candidate.id
+    )

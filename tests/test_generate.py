@@ -1,0 +1,248 @@
+"""`factory generate` end to end on a local Ray session: offline teacher and loopback endpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from generation_support import (
+    exported_rows,
+    job_config,
+    run_records,
+    solve_sum,
+    sum_problems,
+)
+from model_server import ModelServer
+
+from factory.generate import generate
+from factory.pipeline import JobFailed
+from factory.run_store import RunDirError
+
+ray = pytest.importorskip("ray")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session() -> object:
+    ray.init(
+        num_cpus=2, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1"
+    )
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_path: Path) -> None:
+    config = job_config(
+        tmp_path,
+        source={"generators": {"math": 16, "code": 8, "seed": 3}},
+        model={"offline_error_rate": 0.5},
+        solve={"samples": 2, "keep": 2, "unit_size": 4},
+    )
+    result = generate(config)
+
+    attempts, errors = run_records(config.run_dir)
+    assert errors == []
+    problems = {a.problem_id for a in attempts}
+    assert len(problems) == 24
+    kept = [a for a in attempts if a.kept]
+    assert kept and all(a.verdict.accepted for a in kept)
+    rejected = [a for a in attempts if not a.verdict.accepted]
+    assert rejected and all(a.verdict.reason for a in rejected), "rejections keep their reason"
+    assert Counter(a.problem_id for a in kept).most_common(1)[0][1] <= 2
+
+    # Rationalization: only for problems no plain sample solved; the hint is never stored.
+    hinted = [a for a in attempts if a.rationalized]
+    solved_plain = {a.problem_id for a in attempts if a.verdict.accepted and not a.rationalized}
+    assert hinted, "with half the answers wrong, some problem needs a hint"
+    assert all(a.problem_id not in solved_plain for a in hinted)
+    for attempt in hinted:
+        assert "correct final answer" not in attempt.messages[0].content
+        assert "A correct solution is" not in attempt.messages[0].content
+
+    rows = exported_rows(config.run_dir / "export")
+    assert len(rows) == len(kept) == result.export.rows
+    assert {r["domain"] for r in rows} == {"math", "code"}
+    assert len({r["id"] for r in rows}) == len(rows)
+    plain_prompt = {a.problem_id: a.messages[0].content for a in attempts}
+    for row in rows:
+        assert row["messages"][0]["content"] == plain_prompt[row["problem_id"]]
+
+    metrics = json.loads((config.run_dir / "metrics.json").read_text())
+    assert metrics["problems"]["done"] == 24
+    assert set(metrics["acceptance"]) == {"math", "code"}
+    assert metrics["kept"]["rows"] == len(kept)
+    manifest = json.loads((config.run_dir / "export" / "manifest.json").read_text())
+    assert manifest["config_fingerprint"] == config.fingerprint()
+
+    # Resuming a finished run buys nothing and exports the same rows.
+    again = generate(config, resume=True)
+    assert again.metrics.requests_bought == 0
+    assert again.metrics.problems_skipped == 24
+    assert exported_rows(config.run_dir / "export") == rows
+
+    with pytest.raises(RunDirError, match="--resume"):
+        generate(config)
+
+
+def test_bad_lines_duplicates_and_unknown_problems_are_recorded_and_the_rest_go_on(
+    tmp_path: Path,
+) -> None:
+    from factory.sources.math_problems import generate_math
+
+    known = [p.model_dump(mode="json") for p in generate_math(3, seed=0)]
+    lines = [
+        json.dumps(known[0]),
+        json.dumps({"id": "no-statement", "domain": "math", "reference": "1"}),
+        "{not json",
+        json.dumps(known[1]),
+        json.dumps(known[1]),
+        json.dumps(
+            {"id": "stranger", "domain": "math", "problem": "What is 1+1?", "reference": "2"}
+        ),
+        json.dumps(known[2]),
+    ]
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("\n".join(lines) + "\n")
+    config = job_config(
+        tmp_path,
+        source={"files": [str(problems)], "generators": {"math": 3, "code": 0, "seed": 0}},
+        model={"offline_error_rate": 0.0},
+    )
+    generate(config)
+
+    attempts, errors = run_records(config.run_dir)
+    by_kind = {(e.kind, e.problem_id): e for e in errors}
+    bad = by_kind[("bad_record", "no-statement")]
+    assert bad.line == 2 and "problem" in bad.message and str(problems) in bad.message
+    assert by_kind[("bad_record", None)].line == 3
+    assert "duplicate_id" in {e.kind for e in errors}
+    declined = [e for e in errors if e.kind == "declined"]
+    assert declined and {e.problem_id for e in declined} == {"stranger"}
+    assert {a.problem_id for a in attempts if a.kept} == {p["id"] for p in known}
+    exported = (config.run_dir / "export" / "errors.jsonl").read_text()
+    assert "no-statement" in exported and "stranger" in exported
+
+
+def test_endpoint_faults_end_in_rows_or_recorded_errors(tmp_path: Path) -> None:
+    """429 with Retry-After, 500, hangs past the timeout, malformed bodies, one lost cause."""
+    problems = sum_problems(tmp_path / "sums.jsonl", 12)
+    script = {
+        1: ("status", 429, {"Retry-After": "0.2"}),
+        2: ("status", 500),
+        3: ("hang",),
+        4: ("malformed", "<html>bad gateway</html>"),
+        5: ("no_choices",),
+    }
+    seen: Counter[str] = Counter()
+
+    def faults(request: dict) -> tuple | None:
+        content = request["messages"][-1]["content"]
+        seen[content] += 1
+        if "What is 11 +" in content:
+            return ("status", 503)  # every attempt fails: a recorded error, not a lost problem
+        number = int(content.split("What is ")[1].split(" ")[0])
+        return script.get(number) if seen[content] <= 2 else None
+
+    with ModelServer(latency_s=0.01, faults=faults, responder=solve_sum) as server:
+        config = job_config(
+            tmp_path,
+            source={"files": [str(tmp_path / "sums.jsonl")]},
+            model={
+                "backend": "openai",
+                "base_url": server.base_url,
+                "model": "loopback",
+                "timeout_s": 1.0,
+                "max_retries": 3,
+            },
+            solve={"samples": 1, "keep": 1, "unit_size": 4},
+            star={"rationalize": False},
+        )
+        generate(config)
+
+    attempts, errors = run_records(config.run_dir)
+    kept = {a.problem_id for a in attempts if a.kept}
+    failed = {e.problem_id for e in errors}
+    assert kept | failed == {p["id"] for p in problems}
+    assert failed == {"sum-11"}
+    (error,) = errors
+    assert error.stage == "model" and error.kind == "server_error" and "4 attempt" in error.message
+
+
+def test_unreachable_endpoint_fails_fast_naming_the_url(tmp_path: Path) -> None:
+    sum_problems(tmp_path / "sums.jsonl", 2)
+    url = "http://127.0.0.1:9/v1"  # the discard port: nothing listens
+    config = job_config(
+        tmp_path,
+        source={"files": [str(tmp_path / "sums.jsonl")]},
+        model={"backend": "openai", "base_url": url, "model": "m"},
+    )
+    start = time.monotonic()
+    with pytest.raises(JobFailed, match=r"127\.0\.0\.1:9"):
+        generate(config)
+    assert time.monotonic() - start < 30
+
+
+def test_a_job_killed_with_sigkill_resumes_without_duplicates_or_rebought_completions(
+    tmp_path: Path, ray_session: str
+) -> None:
+    problems = sum_problems(tmp_path / "sums.jsonl", 60)
+    with ModelServer(latency_s=0.05, responder=solve_sum) as server:
+        config = job_config(
+            tmp_path,
+            source={"files": [str(tmp_path / "sums.jsonl")]},
+            model={
+                "backend": "openai",
+                "base_url": server.base_url,
+                "model": "loopback",
+                "max_concurrency": 4,
+            },
+            solve={"samples": 2, "keep": 1, "unit_size": 10},
+        )
+        config_file = tmp_path / "job.json"
+        config_file.write_text(config.model_dump_json())
+        env = {**os.environ, "RAY_ADDRESS": ray_session}
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "factory", "generate", str(config_file)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        stored = config.run_dir / "completions"
+        deadline = time.monotonic() + 120
+        while _lines(stored.glob("*.jsonl")) < 50:
+            assert driver.poll() is None, driver.stderr.read().decode()
+            assert time.monotonic() < deadline, "the job stored no completions"
+            time.sleep(0.05)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        driver.stderr.close()
+        committed = {p.name for p in (config.run_dir / "units").glob("unit-*.jsonl")}
+        assert len(committed) < 6, "killed mid-run, not after the end"
+        unfinished = [p for p in stored.glob("*.jsonl") if p.name not in committed]
+        stored_unfinished = _lines(unfinished)
+        assert stored_unfinished > 0, "killed between units; the test wants a unit half done"
+        time.sleep(1.0)  # the killed driver's actors go with it
+
+        result = generate(config, resume=True)
+        total = server.stats()["requests"]
+
+    rows = exported_rows(config.run_dir / "export")
+    assert sorted(r["problem_id"] for r in rows) == sorted(p["id"] for p in problems)
+    assert len({r["id"] for r in rows}) == len(rows)
+    distinct_requests = 2 * len(problems)
+    in_flight_at_kill = 4
+    assert total <= distinct_requests + in_flight_at_kill
+    assert result.metrics.completions_reused == stored_unfinished
+
+
+def _lines(files: Iterable[Path]) -> int:
+    return sum(len(p.read_bytes().splitlines()) for p in files)
