@@ -11,6 +11,7 @@ import os
 from collections.abc import AsyncIterator
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from factory.config import JobConfig
 from factory.models.base import ChatRequest, Completion, ModelClient, ModelError, ModelFailure
@@ -21,10 +22,17 @@ GENERATION_CALLS_IN_FLIGHT = 1000
 
 
 class GenerationWorker:
-    """Buys completions; streams each back to the driver the moment it arrives."""
+    """Buys completions; streams each back to the driver the moment it arrives.
 
-    def __init__(self, config: JobConfig) -> None:
+    It runs on the driver's node and ends the instant the driver's process does (a pidfd in
+    its event loop), so a driver killed with SIGKILL leaves nobody buying completions that no
+    one will store: Ray's own clean-up of a dead driver's actors takes a good fraction of a
+    second, in which a busy worker would send hundreds of requests.
+    """
+
+    def __init__(self, config: JobConfig, driver_pid: int) -> None:
         self._config = config
+        self._driver_pid = driver_pid
         self._client: ModelClient | None = None
 
     async def start(self) -> tuple[str, int]:
@@ -34,12 +42,18 @@ class GenerationWorker:
 
     async def complete(
         self, requests: list[ChatRequest]
-    ) -> AsyncIterator[Completion | ModelFailure]:
-        """Every request's completion, or its failure, in the order they finish."""
-        pending = [asyncio.ensure_future(self._one(request)) for request in requests]
+    ) -> AsyncIterator[list[Completion | ModelFailure]]:
+        """Every request's completion, or its failure, as they finish.
+
+        What finished together is yielded together: one item per arrival when the endpoint is
+        slow, fewer and larger ones under load, so the stream's per-item cost does not grow
+        with the request rate.
+        """
+        pending = {asyncio.ensure_future(self._one(request)) for request in requests}
         try:
-            for finished in asyncio.as_completed(pending):
-                yield await finished
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                yield [task.result() for task in done]
         finally:
             for task in pending:
                 task.cancel()
@@ -56,8 +70,21 @@ class GenerationWorker:
         if self._client is None:
             from factory.models import make_client
 
+            self._end_with_driver()
             self._client = make_client(self._config)
         return self._client
+
+    def _end_with_driver(self) -> None:
+        try:
+            driver = os.pidfd_open(self._driver_pid)
+        except OSError:
+            return  # not this node's process after all: Ray's clean-up will have to do
+        asyncio.get_running_loop().add_reader(driver, os._exit, 1)
+
+
+VERIFY_NICENESS = 10
+"""Verification yields the CPU to the generation worker and the driver on a shared machine: a
+late verdict costs nothing, a late request leaves the endpoint idle."""
 
 
 class VerifyWorker:
@@ -66,6 +93,7 @@ class VerifyWorker:
     def __init__(self, sandbox_backend: str) -> None:
         from verifiers.registry import Registry
 
+        os.nice(VERIFY_NICENESS)
         if sandbox_backend != "auto":
             os.environ["FACTORY_SANDBOX_BACKEND"] = sandbox_backend
         self._registry = Registry()
@@ -82,10 +110,11 @@ class VerifyWorker:
 
 
 def generation_actor(config: JobConfig) -> ray.actor.ActorHandle:
-    """The job's generation worker: no CPU reserved (it waits on the network), restarted if lost.
-
-    Its calls are not retried by Ray: the driver re-sends only what had not arrived.
+    """The job's generation worker, on the driver's node: no CPU reserved (it waits on the
+    network), restarted if lost. Its calls are not retried by Ray: the driver re-sends only
+    what had not arrived.
     """
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     return (
         ray.remote(GenerationWorker)
         .options(
@@ -93,8 +122,9 @@ def generation_actor(config: JobConfig) -> ray.actor.ActorHandle:
             max_restarts=-1,
             max_task_retries=0,
             max_concurrency=GENERATION_CALLS_IN_FLIGHT,
+            scheduling_strategy=here,
         )
-        .remote(config)
+        .remote(config, os.getpid())
     )
 
 

@@ -33,6 +33,10 @@ from factory.verifier_pool import VerifierPool
 STREAM_RESTARTS = 5
 """How often one unit re-sends what had not arrived when the generation worker is lost."""
 
+VERIFY_BACKLOG = 4
+"""Units in flight per unit generating: room for verification to lag behind the model without
+holding up the requests, within a fixed bound on memory."""
+
 Item = Problem | ProblemError
 
 
@@ -56,11 +60,14 @@ class Driver:
         self.metrics = metrics
         self.generator = generator
         self.verifiers = verifiers
+        self._generating = asyncio.Semaphore(1)  # sized in run()
 
     async def run(self, on_progress: Callable[[RunMetrics], None] | None = None) -> None:
         await self._start_generator()
         committed = self.store.committed_units()
-        window = asyncio.Semaphore(self._units_in_flight())
+        generating = self._units_generating()
+        self._generating = asyncio.Semaphore(generating)
+        window = asyncio.Semaphore(VERIFY_BACKLOG * generating)
         running: set[asyncio.Task[None]] = set()
         failed: list[BaseException] = []
 
@@ -99,7 +106,8 @@ class Driver:
         self.metrics.processes["generation"] = pid
         self.metrics.verified_on_node.setdefault(node, 0)
 
-    def _units_in_flight(self) -> int:
+    def _units_generating(self) -> int:
+        """Units asking the model at once: enough for twice `max_concurrency` requests."""
         per_unit = self.config.solve.unit_size * self.config.solve.samples
         return max(2, math.ceil(2 * self.config.model.max_concurrency / per_unit))
 
@@ -205,16 +213,25 @@ class Driver:
                     self.metrics.completion(stored[request.key], reused=True)
             else:
                 missing[request.key] = request
+        if missing:
+            async with self._generating:
+                await self._stream_with_restarts(answers, missing, log)
+        return answers
+
+    async def _stream_with_restarts(
+        self,
+        answers: dict[str, Completion | ModelFailure],
+        missing: dict[str, ChatRequest],
+        log: IO[str],
+    ) -> None:
         for restart in range(STREAM_RESTARTS + 1):
-            if not missing:
-                break
             try:
                 await self._stream(list(missing.values()), answers, missing, log)
+                return
             except RayActorError:
                 if restart == STREAM_RESTARTS:
                     raise
                 await asyncio.sleep(min(2**restart, 10))  # Ray is restarting the worker
-        return answers
 
     async def _stream(
         self,
@@ -225,13 +242,14 @@ class Driver:
     ) -> None:
         stream = self.generator.complete.options(num_returns="streaming").remote(requests)
         async for ref in stream:
-            answer: Completion | ModelFailure = await ref
-            if isinstance(answer, Completion):
-                log.write(answer.model_dump_json() + "\n")
-                log.flush()
-            answers[answer.key] = answer
-            missing.pop(answer.key, None)
-            self.metrics.completion(answer, reused=False)
+            arrived: list[Completion | ModelFailure] = await ref
+            for answer in arrived:
+                if isinstance(answer, Completion):
+                    log.write(answer.model_dump_json() + "\n")
+                answers[answer.key] = answer
+                missing.pop(answer.key, None)
+                self.metrics.completion(answer, reused=False)
+            log.flush()
 
 
 def _units(items: Iterable[Item], size: int) -> Iterator[list[Item]]:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -246,3 +247,63 @@ def test_a_job_killed_with_sigkill_resumes_without_duplicates_or_rebought_comple
 
 def _lines(files: Iterable[Path]) -> int:
     return sum(len(p.read_bytes().splitlines()) for p in files)
+
+
+def test_workers_killed_mid_run_are_restarted_and_nothing_is_lost_or_bought_twice(
+    tmp_path: Path,
+) -> None:
+    problems = sum_problems(tmp_path / "sums.jsonl", 60)
+    stored = tmp_path / "run" / "completions"
+    killed: list[str] = []
+
+    def kill_workers() -> None:
+        deadline = time.monotonic() + 60
+        while _lines(stored.glob("*.jsonl")) < 30 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for worker in ("ray::GenerationWorker", "ray::VerifyWorker"):
+            for pid in _processes(worker):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(worker)
+                break
+
+    with ModelServer(latency_s=0.05, responder=solve_sum) as server:
+        config = job_config(
+            tmp_path,
+            source={"files": [str(tmp_path / "sums.jsonl")]},
+            model={
+                "backend": "openai",
+                "base_url": server.base_url,
+                "model": "loopback",
+                "max_concurrency": 4,
+            },
+            solve={"samples": 2, "keep": 1, "unit_size": 5},
+        )
+        killer = threading.Thread(target=kill_workers)
+        killer.start()
+        result = generate(config)
+        killer.join()
+        total = server.stats()["requests"]
+
+    assert killed == ["ray::GenerationWorker", "ray::VerifyWorker"]
+    rows = exported_rows(config.run_dir / "export")
+    assert sorted(r["problem_id"] for r in rows) == sorted(p["id"] for p in problems)
+    attempts, errors = run_records(config.run_dir)
+    assert errors == []
+    assert all(a.verdict.status == "accepted" for a in attempts)
+    assert total <= 2 * len(problems) + 4  # at most the requests in flight when it died
+    assert result.metrics.requests_bought == 2 * len(problems) - result.metrics.completions_reused
+
+
+def _processes(title: str) -> list[int]:
+    """Pids of this machine's processes whose command line starts with `title`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(title.encode()):
+            found.append(int(entry.name))
+    return found
