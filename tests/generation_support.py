@@ -46,6 +46,21 @@ def sum_problems(path: Path, count: int) -> list[dict[str, Any]]:
     return problems
 
 
+def sums_job(tmp_path: Path, base_url: str, *, max_concurrency: int, unit_size: int) -> JobConfig:
+    """A job of the `sums.jsonl` problems in `tmp_path`, two samples each, from `base_url`."""
+    return job_config(
+        tmp_path,
+        source={"files": [str(tmp_path / "sums.jsonl")]},
+        model={
+            "backend": "openai",
+            "base_url": base_url,
+            "model": "loopback",
+            "max_concurrency": max_concurrency,
+        },
+        solve={"samples": 2, "keep": 1, "unit_size": unit_size},
+    )
+
+
 def solve_sum(request: dict[str, Any]) -> str:
     """The test server's answer to a `What is A + B?` prompt: right, step by step."""
     a, b = map(

@@ -20,6 +20,7 @@ from generation_support import (
     run_records,
     solve_sum,
     sum_problems,
+    sums_job,
 )
 from model_server import ModelServer
 
@@ -197,17 +198,7 @@ def test_a_job_killed_with_sigkill_resumes_without_duplicates_or_rebought_comple
 ) -> None:
     problems = sum_problems(tmp_path / "sums.jsonl", 60)
     with ModelServer(latency_s=0.05, responder=solve_sum) as server:
-        config = job_config(
-            tmp_path,
-            source={"files": [str(tmp_path / "sums.jsonl")]},
-            model={
-                "backend": "openai",
-                "base_url": server.base_url,
-                "model": "loopback",
-                "max_concurrency": 4,
-            },
-            solve={"samples": 2, "keep": 1, "unit_size": 10},
-        )
+        config = sums_job(tmp_path, server.base_url, max_concurrency=4, unit_size=10)
         config_file = tmp_path / "job.json"
         config_file.write_text(config.model_dump_json())
         env = {**os.environ, "RAY_ADDRESS": ray_session}
@@ -267,17 +258,7 @@ def test_workers_killed_mid_run_are_restarted_and_nothing_is_lost_or_bought_twic
                 break
 
     with ModelServer(latency_s=0.05, responder=solve_sum) as server:
-        config = job_config(
-            tmp_path,
-            source={"files": [str(tmp_path / "sums.jsonl")]},
-            model={
-                "backend": "openai",
-                "base_url": server.base_url,
-                "model": "loopback",
-                "max_concurrency": 4,
-            },
-            solve={"samples": 2, "keep": 1, "unit_size": 5},
-        )
+        config = sums_job(tmp_path, server.base_url, max_concurrency=4, unit_size=5)
         killer = threading.Thread(target=kill_workers)
         killer.start()
         result = generate(config)

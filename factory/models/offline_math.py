@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from fractions import Fraction
 
+from factory.sources.math_problems import polynomial_text
+
 _INTEGER = re.compile(r"-?\d+")
 _FRACTION = re.compile(r"(-?)\\frac\{(\d+)\}\{(\d+)\}")
 _PAIR = re.compile(r"\((-?\d+), (-?\d+)\)")
@@ -137,16 +139,7 @@ def _polynomial_slip(coefficients: dict[int, int], rng: random.Random) -> dict[i
 
 
 def _write_polynomial(coefficients: dict[int, int]) -> str:
-    """{2: 2, 1: -11, 0: -6} as `2x^2 - 11x - 6`; zero terms dropped, `0` if none remain."""
-    text = ""
-    for degree in sorted(coefficients, reverse=True):
-        coefficient = coefficients[degree]
-        if coefficient == 0:
-            continue
-        power = {0: "", 1: "x"}.get(degree, f"x^{degree}")
-        magnitude = "" if power and abs(coefficient) == 1 else str(abs(coefficient))
-        if not text:
-            text = f"{'-' if coefficient < 0 else ''}{magnitude}{power}"
-        else:
-            text += f" {'-' if coefficient < 0 else '+'} {magnitude}{power}"
-    return text or "0"
+    """{2: 2, 1: -11, 0: -6} as `2x^2 - 11x - 6`, written as the generator writes it."""
+    return polynomial_text(
+        [coefficients.get(d, 0) for d in range(max(coefficients, default=0) + 1)]
+    )

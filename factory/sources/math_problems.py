@@ -61,7 +61,7 @@ def _power(degree: int) -> str:
     return {0: "", 1: "x"}.get(degree, f"x^{degree}")
 
 
-def _poly(coefficients: Sequence[Number]) -> str:
+def polynomial_text(coefficients: Sequence[Number]) -> str:
     """A polynomial in x, coefficients constant term first: `[6, 5, 1]` is `x^2 + 5x + 6`."""
     terms = [(c, _power(d)) for d, c in enumerate(coefficients)]
     return _join_terms(terms[::-1])
@@ -214,8 +214,8 @@ def _linear_equation(rng: random.Random) -> _Made:
     integral_solution = rng.randrange(3) > 0
     d = (a - c) * rng.randint(-10, 10) + b if integral_solution else rng.randint(-20, 20)
     x = Fraction(d - b, a - c)
-    problem = f"Solve for $x$: ${_poly([b, a])} = {_poly([d, c])}$."
-    collected = f"${_poly([0, a - c])} = {d - b}$"
+    problem = f"Solve for $x$: ${polynomial_text([b, a])} = {polynomial_text([d, c])}$."
+    collected = f"${polynomial_text([0, a - c])} = {d - b}$"
     steps = [f"Bring the $x$ terms to the left and the constants to the right: {collected}."]
     if a - c == 1:
         steps.append(f"So $x = {_number(x)}$.")
@@ -258,8 +258,8 @@ def _polynomial(rng: random.Random) -> _Made:
         p, q = rng.choice([1, 1, 2, 3]), rng.choice([1, 1, 2, 3])
         a, b = _nonzero(rng, -9, 9), _nonzero(rng, -9, 9)
         product = [a * b, p * b + a * q, p * q]
-        answer = _poly(product)
-        problem = f"Expand $({_poly([a, p])})({_poly([b, q])})$."
+        answer = polynomial_text(product)
+        problem = f"Expand $({polynomial_text([a, p])})({polynomial_text([b, q])})$."
         terms = _join_terms([(p * q, "x^2"), (p * b, "x"), (a * q, "x"), (a * b, "")])
         steps = [
             f"Multiply each term of the first factor by each term of the second: ${terms}$.",
@@ -272,7 +272,7 @@ def _polynomial(rng: random.Random) -> _Made:
         point = _nonzero(rng, -3, 3)
         value = _evaluate(coefficients, point)
         answer = _number(value)
-        problem = f"Let $p(x) = {_poly(coefficients)}$. Compute $p({point})$."
+        problem = f"Let $p(x) = {polynomial_text(coefficients)}$. Compute $p({point})$."
         steps = [
             f"Substitute $x = {point}$: $p({point}) = {_substituted(coefficients, point)}$.",
             f"Add the terms: $p({point}) = {answer}$.",
@@ -282,7 +282,7 @@ def _polynomial(rng: random.Random) -> _Made:
     r1 = rng.randint(-7, 7)
     r2 = rng.choice([v for v in range(-7, 8) if v != r1])
     coefficients = [lead * r1 * r2, -lead * (r1 + r2), lead]
-    equation = f"${_poly(coefficients)} = 0$"
+    equation = f"${polynomial_text(coefficients)} = 0$"
     b, c = coefficients[1], coefficients[0]
     if rng.randrange(2):
         answer = _number(r1 + r2)
@@ -310,7 +310,7 @@ def _derivative_problem(rng: random.Random) -> _Made:
         a, b, c = _nonzero(rng, -5, 5), _nonzero(rng, -4, 4), _nonzero(rng, -6, 6)
         point = rng.randint(-3, 3)
         value = 2 * point * (b * point + c) + b * (point * point + a)
-        square, line = _poly([a, 0, 1]), _poly([c, b])
+        square, line = polynomial_text([a, 0, 1]), polynomial_text([c, b])
         problem = f"Let $f(x) = ({square})({line})$. Find $f'({point})$."
         steps = [
             f"By the product rule, $f'(x) = 2x({line}) + ({b})({square})$.",
@@ -326,16 +326,18 @@ def _derivative_problem(rng: random.Random) -> _Made:
     derivative = _derivative(coefficients)
     rule = "Apply the power rule $\\frac{d}{dx} x^n = n x^{n-1}$ to each term."
     if kind == 0:
-        answer = _poly(derivative)
-        problem = f"Find the derivative of $f(x) = {_poly(coefficients)}$ with respect to $x$."
+        answer = polynomial_text(derivative)
+        problem = (
+            f"Find the derivative of $f(x) = {polynomial_text(coefficients)}$ with respect to $x$."
+        )
         steps = [rule, f"So $f'(x) = {answer}$."]
         return _Made(problem, answer, steps)
     point = _nonzero(rng, -3, 3)
     answer = _number(_evaluate(derivative, point))
-    problem = f"Let $f(x) = {_poly(coefficients)}$. Find $f'({point})$."
+    problem = f"Let $f(x) = {polynomial_text(coefficients)}$. Find $f'({point})$."
     steps = [
         rule,
-        f"This gives $f'(x) = {_poly(derivative)}$.",
+        f"This gives $f'(x) = {polynomial_text(derivative)}$.",
         f"Substitute $x = {point}$: $f'({point}) = {_substituted(derivative, point)}$.",
         f"So $f'({point}) = {answer}$.",
     ]
@@ -353,10 +355,10 @@ def _integral(rng: random.Random) -> _Made:
     answer = _number(at_high - at_low)
     problem = (
         f"Evaluate the definite integral $\\int_{{{low}}}^{{{high}}} "
-        f"({_poly(coefficients)})\\,dx$. Give the exact value."
+        f"({polynomial_text(coefficients)})\\,dx$. Give the exact value."
     )
     steps = [
-        f"An antiderivative is $F(x) = {_poly(antiderivative)}$.",
+        f"An antiderivative is $F(x) = {polynomial_text(antiderivative)}$.",
         f"$F({high}) = {_number(at_high)}$ and $F({low}) = {_number(at_low)}$.",
         f"The integral is $F({high}) - F({low}) = {answer}$.",
     ]

@@ -1,0 +1,51 @@
+"""The run directory: refusing to mix runs, atomic unit commits, completions read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from generation_support import job_config
+
+from factory.models.base import Completion
+from factory.rows import ProblemError
+from factory.run_store import RunDirError, RunStore
+
+
+def _completion(key: str) -> Completion:
+    return Completion(key=key, text=f"answer {key}", model="m", completion_tokens=3)
+
+
+def test_a_resume_keeps_what_decides_the_output_and_may_change_the_rest(tmp_path: Path) -> None:
+    config = job_config(tmp_path)
+    RunStore.open(config.run_dir, config, resume=False)
+    with pytest.raises(RunDirError, match="--resume"):
+        RunStore.open(config.run_dir, config, resume=False)
+
+    faster = job_config(tmp_path, model={"max_concurrency": 512}, verify={"workers": 8})
+    RunStore.open(config.run_dir, faster, resume=True)
+
+    hotter = job_config(tmp_path, model={"temperature": 1.2}, solve={"samples": 8})
+    with pytest.raises(RunDirError, match=r"model\.temperature, solve"):
+        RunStore.open(config.run_dir, hotter, resume=True)
+
+
+def test_completions_are_read_back_by_key_and_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path / "run", job_config(tmp_path), resume=False)
+    with store.completion_log(7) as log:
+        for key in ("a", "b"):
+            log.write(_completion(key).model_dump_json() + "\n")
+        log.write(_completion("c").model_dump_json()[:25])  # a kill in the middle of a write
+    stored = store.stored_completions(7)
+    assert set(stored) == {"a", "b"} and stored["b"].text == "answer b"
+    assert store.stored_completions(8) == {}
+
+
+def test_a_unit_commits_whole_and_only_committed_units_count(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path / "run", job_config(tmp_path), resume=False)
+    (store.units_dir / "unit-000003.jsonl.tmp").write_text("half a unit")
+    error = ProblemError(problem_id="p", stage="model", kind="timeout", message="no answer")
+    store.commit(2, [error])
+    assert store.committed_units() == {2}
+    assert (store.units_dir / "unit-000002.jsonl").read_text() == error.model_dump_json() + "\n"
+    assert not list(store.units_dir.glob("unit-000002*.tmp"))
