@@ -24,7 +24,7 @@ from factory.metrics import RunMetrics
 from factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
 from factory.prompts import Prompts
 from factory.records import Candidate, Problem, RecordError
-from factory.rows import Attempt, ProblemError
+from factory.rows import Attempt, ProblemError, worth_retrying
 from factory.run_store import RunStore
 from factory.sources import read_source
 from factory.star import attempt_for, can_rationalize, candidate_for, mark_kept, requests_for
@@ -150,7 +150,7 @@ class Driver:
             by_problem.setdefault(attempt.problem_id, []).append(attempt)
         for group in by_problem.values():
             records.extend(mark_kept(group, self.config.solve.keep))
-        self.store.commit(unit, records)
+        self.store.commit(unit, records, retry=any(worth_retrying(r) for r in records))
         self.metrics.unit(count, records)
 
     async def _round(

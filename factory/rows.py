@@ -66,4 +66,17 @@ class ProblemError(BaseModel):
     message: str
 
 
+RETRYABLE_MODEL_FAILURES = frozenset(
+    {"rate_limited", "server_error", "timeout", "malformed", "connection"}
+)
+"""Failures that say nothing of the request itself: a resumed run asks again."""
+
+
+def worth_retrying(record: Attempt | ProblemError) -> bool:
+    """Whether a later session may well do better: the endpoint or the verifier had trouble."""
+    if isinstance(record, ProblemError):
+        return record.stage == "model" and record.kind in RETRYABLE_MODEL_FAILURES
+    return record.verdict.status == "error"
+
+
 UnitRecord = Annotated[Attempt | ProblemError, Field(discriminator="record")]

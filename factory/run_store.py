@@ -3,6 +3,7 @@
     RUN_DIR/config.json                  the job config the run was started with
     RUN_DIR/completions/unit-NNNNNN.jsonl every completion, appended the moment it arrives
     RUN_DIR/units/unit-NNNNNN.jsonl       a unit's attempts and errors, committed atomically
+    RUN_DIR/units/unit-NNNNNN.retry       the unit has failures a resumed run should retry
     RUN_DIR/metrics.json, RUN_DIR/export/
 
 A unit file appears whole or not at all (written beside, flushed to disk, renamed), so a
@@ -66,7 +67,13 @@ class RunStore:
         return store
 
     def committed_units(self) -> set[int]:
-        return {int(p.stem.removeprefix("unit-")) for p in self.units_dir.glob("unit-*.jsonl")}
+        """Units that are done: committed, and with nothing a later session should retry."""
+        retry = {p.name.removesuffix(".retry") for p in self.units_dir.glob("unit-*.retry")}
+        return {
+            int(p.stem.removeprefix("unit-"))
+            for p in self.units_dir.glob("unit-*.jsonl")
+            if p.stem not in retry
+        }
 
     def stored_completions(self, unit: int) -> dict[str, Completion]:
         """The completions a previous attempt at `unit` bought, by request key."""
@@ -87,10 +94,21 @@ class RunStore:
         """Where `unit`'s completions are appended; write one JSON line each, then flush."""
         return self._completions_file(unit).open("a", encoding="utf-8")
 
-    def commit(self, unit: int, records: Iterable[Attempt | ProblemError]) -> None:
-        """Write the unit's records as one file that appears whole or not at all."""
+    def commit(
+        self, unit: int, records: Iterable[Attempt | ProblemError], *, retry: bool = False
+    ) -> None:
+        """Write the unit's records as one file that appears whole or not at all.
+
+        `retry` marks a unit whose failures may pass (the endpoint down, a sandbox error): it is
+        exported as it is, and a `--resume` runs it again, from its stored completions.
+        """
         text = "".join(record.model_dump_json() + "\n" for record in records)
+        marker = self.units_dir / f"unit-{unit:06d}.retry"
+        if retry:
+            marker.touch()
         _write_atomically(self.units_dir / f"unit-{unit:06d}.jsonl", text)
+        if not retry:
+            marker.unlink(missing_ok=True)
 
     def _completions_file(self, unit: int) -> Path:
         return self.completions_dir / f"unit-{unit:06d}.jsonl"

@@ -177,6 +177,16 @@ def test_endpoint_faults_end_in_rows_or_recorded_errors(tmp_path: Path) -> None:
     assert failed == {"sum-11"}
     (error,) = errors
     assert error.stage == "model" and error.kind == "server_error" and "4 attempt" in error.message
+    assert len(list((config.run_dir / "units").glob("*.retry"))) == 1
+
+    # The endpoint is well again: a resumed run asks only for what failed.
+    with ModelServer(responder=solve_sum) as healthy:
+        model = config.model.model_copy(update={"base_url": healthy.base_url})
+        generate(config.model_copy(update={"model": model}), resume=True)
+        assert healthy.stats()["requests"] == 1
+    attempts, errors = run_records(config.run_dir)
+    assert errors == [] and {a.problem_id for a in attempts if a.kept} == kept | {"sum-11"}
+    assert not list((config.run_dir / "units").glob("*.retry"))
 
 
 def test_unreachable_endpoint_fails_fast_naming_the_url(tmp_path: Path) -> None:

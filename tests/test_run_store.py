@@ -49,3 +49,17 @@ def test_a_unit_commits_whole_and_only_committed_units_count(tmp_path: Path) -> 
     assert store.committed_units() == {2}
     assert (store.units_dir / "unit-000002.jsonl").read_text() == error.model_dump_json() + "\n"
     assert not list(store.units_dir.glob("unit-000002*.tmp"))
+
+
+def test_a_unit_committed_for_retry_is_redone_by_a_resume_until_it_commits_clean(
+    tmp_path: Path,
+) -> None:
+    store = RunStore.open(tmp_path / "run", job_config(tmp_path), resume=False)
+    error = ProblemError(problem_id="p", stage="model", kind="connection", message="down")
+    store.commit(1, [error], retry=True)
+    store.commit(2, [])
+    assert store.committed_units() == {2}
+    assert (store.units_dir / "unit-000001.jsonl").exists(), "exported as it is meanwhile"
+    store.commit(1, [])
+    assert store.committed_units() == {1, 2}
+    assert not list(store.units_dir.glob("*.retry"))
