@@ -1,7 +1,8 @@
 """The Ray actors of a job: one async generation worker, a pool of verification workers.
 
-Both are created with explicit restarts (Ray's default is none). Neither touches the run
-directory: they return what they made to the driver, so nodes need no shared file system.
+Both are created with explicit restarts (Ray's default is none). The verification workers, on
+any node, return what they judge to the driver; the generation worker runs on the driver's node
+and appends completions to the run directory itself, so nodes need no shared file system.
 """
 
 from __future__ import annotations
@@ -41,19 +42,27 @@ class GenerationWorker:
         return ray.get_runtime_context().get_node_id(), os.getpid()
 
     async def complete(
-        self, requests: list[ChatRequest]
+        self, requests: list[ChatRequest], log: str
     ) -> AsyncIterator[list[Completion | ModelFailure]]:
         """Every request's completion, or its failure, as they finish.
 
-        What finished together is yielded together: one item per arrival when the endpoint is
-        slow, fewer and larger ones under load, so the stream's per-item cost does not grow
-        with the request rate.
+        Each completion is appended to the file `log` (on this node, the driver's) the moment it
+        arrives, before it travels on: a kill of the driver or of this worker loses only the
+        requests still in flight. What finished together is yielded together: one item per
+        arrival when the endpoint is slow, fewer and larger ones under load, so the stream's
+        per-item cost does not grow with the request rate.
         """
         pending = {asyncio.ensure_future(self._one(request)) for request in requests}
         try:
-            while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                yield [task.result() for task in done]
+            with open(log, "a", encoding="utf-8") as stored:
+                while pending:
+                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    arrived = [task.result() for task in done]
+                    stored.writelines(
+                        a.model_dump_json() + "\n" for a in arrived if isinstance(a, Completion)
+                    )
+                    stored.flush()
+                    yield arrived
         finally:
             for task in pending:
                 task.cancel()

@@ -4,7 +4,7 @@ The driver is one asyncio loop. It reads the source lazily and keeps a bounded n
 in flight (enough requests to keep `max_concurrency` busy, twice over), so memory stays flat
 however long the input is. Each unit runs source -> solve -> verify -> (rationalize -> verify) ->
 commit on its own; units finish in any order. Completions are appended to the run directory as
-they stream in and units commit atomically, so a killed job resumes without redoing a committed
+they arrive and units commit atomically, so a killed job resumes without redoing a committed
 unit or buying a stored completion again.
 """
 
@@ -14,7 +14,6 @@ import asyncio
 import math
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from typing import IO
 
 import ray
 from ray.exceptions import RayActorError, RayTaskError
@@ -138,13 +137,11 @@ class Driver:
     async def _unit(self, unit: int, items: list[Item], count: int) -> None:
         problems = [item for item in items if isinstance(item, Problem)]
         records: list[Attempt | ProblemError] = [i for i in items if isinstance(i, ProblemError)]
-        stored = self.store.stored_completions(unit)
-        with self.store.completion_log(unit) as log:
-            attempts = await self._round(problems, records, stored, log, hinted=False)
-            if self.config.star.rationalize:
-                solved = {a.problem_id for a in attempts if a.verdict.accepted}
-                unsolved = [p for p in problems if p.id not in solved and can_rationalize(p)]
-                attempts += await self._round(unsolved, records, stored, log, hinted=True)
+        attempts = await self._round(unit, problems, records, hinted=False)
+        if self.config.star.rationalize:
+            solved = {a.problem_id for a in attempts if a.verdict.accepted}
+            unsolved = [p for p in problems if p.id not in solved and can_rationalize(p)]
+            attempts += await self._round(unit, unsolved, records, hinted=True)
         by_problem: dict[str, list[Attempt]] = {}
         for attempt in attempts:
             by_problem.setdefault(attempt.problem_id, []).append(attempt)
@@ -155,10 +152,9 @@ class Driver:
 
     async def _round(
         self,
+        unit: int,
         problems: list[Problem],
         records: list[Attempt | ProblemError],
-        stored: dict[str, Completion],
-        log: IO[str],
         *,
         hinted: bool,
     ) -> list[Attempt]:
@@ -173,7 +169,7 @@ class Driver:
                 problem, self.prompts, self.config.model, samples, hinted=hinted
             )
         ]
-        answers = await self._complete([request for _, request in plan], stored, log)
+        answers = await self._complete(unit, [request for _, request in plan])
         judged: list[tuple[Problem, ChatRequest, Completion]] = []
         for problem, request in plan:
             answer = answers[request.key]
@@ -201,55 +197,48 @@ class Driver:
         ]
 
     async def _complete(
-        self, requests: list[ChatRequest], stored: dict[str, Completion], log: IO[str]
+        self, unit: int, requests: list[ChatRequest]
     ) -> dict[str, Completion | ModelFailure]:
-        """Each request's completion: from the store if bought before, else from the model."""
+        """Each request's completion: from the store if bought before, else from the model.
+
+        If the generation worker dies mid-stream, Ray restarts it and the unit asks again for
+        what is neither answered nor stored: the worker stores each completion before sending
+        it on, so only the requests in flight are bought twice.
+        """
         answers: dict[str, Completion | ModelFailure] = {}
-        missing: dict[str, ChatRequest] = {}
-        for request in requests:
-            if request.key in stored:
-                if request.key not in answers:
+        for restart in range(STREAM_RESTARTS + 1):
+            stored = self.store.stored_completions(unit)
+            missing: dict[str, ChatRequest] = {}
+            for request in requests:
+                if request.key in answers:
+                    continue
+                if request.key in stored:
                     answers[request.key] = stored[request.key]
                     self.metrics.completion(stored[request.key], reused=True)
-            else:
-                missing[request.key] = request
-        if missing:
-            async with self._generating:
-                await self._stream_with_restarts(answers, missing, log)
-        return answers
-
-    async def _stream_with_restarts(
-        self,
-        answers: dict[str, Completion | ModelFailure],
-        missing: dict[str, ChatRequest],
-        log: IO[str],
-    ) -> None:
-        for restart in range(STREAM_RESTARTS + 1):
+                else:
+                    missing[request.key] = request
+            if not missing:
+                break
             try:
-                await self._stream(list(missing.values()), answers, missing, log)
-                return
+                async with self._generating:
+                    await self._stream(unit, list(missing.values()), answers)
+                break
             except RayActorError:
                 if restart == STREAM_RESTARTS:
                     raise
                 await asyncio.sleep(min(2**restart, 10))  # Ray is restarting the worker
+        return answers
 
     async def _stream(
-        self,
-        requests: list[ChatRequest],
-        answers: dict[str, Completion | ModelFailure],
-        missing: dict[str, ChatRequest],
-        log: IO[str],
+        self, unit: int, requests: list[ChatRequest], answers: dict[str, Completion | ModelFailure]
     ) -> None:
-        stream = self.generator.complete.options(num_returns="streaming").remote(requests)
+        log = str(self.store.completions_file(unit))
+        stream = self.generator.complete.options(num_returns="streaming").remote(requests, log)
         async for ref in stream:
             arrived: list[Completion | ModelFailure] = await ref
             for answer in arrived:
-                if isinstance(answer, Completion):
-                    log.write(answer.model_dump_json() + "\n")
                 answers[answer.key] = answer
-                missing.pop(answer.key, None)
                 self.metrics.completion(answer, reused=False)
-            log.flush()
 
 
 def _units(items: Iterable[Item], size: int) -> Iterator[list[Item]]:

@@ -1,4 +1,4 @@
-"""The run directory: the job's only state, written by the driver alone.
+"""The run directory: the job's only state, on the driver's node.
 
     RUN_DIR/config.json                  the job config the run was started with
     RUN_DIR/completions/unit-NNNNNN.jsonl every completion, appended the moment it arrives
@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -77,7 +77,7 @@ class RunStore:
 
     def stored_completions(self, unit: int) -> dict[str, Completion]:
         """The completions a previous attempt at `unit` bought, by request key."""
-        path = self._completions_file(unit)
+        path = self.completions_file(unit)
         found: dict[str, Completion] = {}
         if not path.exists():
             return found
@@ -90,9 +90,10 @@ class RunStore:
                 found[completion.key] = completion
         return found
 
-    def completion_log(self, unit: int) -> IO[str]:
-        """Where `unit`'s completions are appended; write one JSON line each, then flush."""
-        return self._completions_file(unit).open("a", encoding="utf-8")
+    def completions_file(self, unit: int) -> Path:
+        """Where `unit`'s completions are appended, one JSON line each, by the generation
+        worker (which runs on the driver's node) the moment each arrives."""
+        return self.completions_dir / f"unit-{unit:06d}.jsonl"
 
     def commit(
         self, unit: int, records: Iterable[Attempt | ProblemError], *, retry: bool = False
@@ -109,9 +110,6 @@ class RunStore:
         _write_atomically(self.units_dir / f"unit-{unit:06d}.jsonl", text)
         if not retry:
             marker.unlink(missing_ok=True)
-
-    def _completions_file(self, unit: int) -> Path:
-        return self.completions_dir / f"unit-{unit:06d}.jsonl"
 
 
 _PINNED_MODEL_KEYS = ("backend", "model", "temperature", "max_tokens", "offline_error_rate")

@@ -45,7 +45,9 @@ def ray_session() -> object:
 def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_path: Path) -> None:
     config = job_config(
         tmp_path,
-        source={"generators": {"math": 16, "code": 8, "seed": 3}},
+        # Three code problems: the formats assert, call and stdio; pytest-format tests need the
+        # Docker sandbox (the process sandbox has no pytest), and the test must run without it.
+        source={"generators": {"math": 16, "code": 3, "seed": 3}},
         model={"offline_error_rate": 0.5},
         solve={"samples": 2, "keep": 2, "unit_size": 4},
     )
@@ -53,8 +55,10 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_pa
 
     attempts, errors = run_records(config.run_dir)
     assert errors == []
+    assert not any(a.verdict.status == "error" for a in attempts)
+    assert not list((config.run_dir / "units").glob("*.retry"))
     problems = {a.problem_id for a in attempts}
-    assert len(problems) == 24
+    assert len(problems) == 19
     kept = [a for a in attempts if a.kept]
     assert kept and all(a.verdict.accepted for a in kept)
     rejected = [a for a in attempts if not a.verdict.accepted]
@@ -79,7 +83,7 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_pa
         assert row["messages"][0]["content"] == plain_prompt[row["problem_id"]]
 
     metrics = json.loads((config.run_dir / "metrics.json").read_text())
-    assert metrics["problems"]["done"] == 24
+    assert metrics["problems"]["done"] == 19
     assert set(metrics["acceptance"]) == {"math", "code"}
     assert metrics["kept"]["rows"] == len(kept)
     manifest = json.loads((config.run_dir / "export" / "manifest.json").read_text())
@@ -88,7 +92,7 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_pa
     # Resuming a finished run buys nothing and exports the same rows.
     again = generate(config, resume=True)
     assert again.metrics.requests_bought == 0
-    assert again.metrics.problems_skipped == 24
+    assert again.metrics.problems_skipped == 19
     assert exported_rows(config.run_dir / "export") == rows
 
     with pytest.raises(RunDirError, match="--resume"):
@@ -227,12 +231,12 @@ def test_a_job_killed_with_sigkill_resumes_without_duplicates_or_rebought_comple
         driver.send_signal(signal.SIGKILL)
         driver.wait()
         driver.stderr.close()
+        time.sleep(1.0)  # the generation worker ends with its driver
         committed = {p.name for p in (config.run_dir / "units").glob("unit-*.jsonl")}
         assert len(committed) < 6, "killed mid-run, not after the end"
         unfinished = [p for p in stored.glob("*.jsonl") if p.name not in committed]
         stored_unfinished = _lines(unfinished)
         assert stored_unfinished > 0, "killed between units; the test wants a unit half done"
-        time.sleep(1.0)  # the killed driver's actors go with it
 
         result = generate(config, resume=True)
         total = server.stats()["requests"]
@@ -240,9 +244,7 @@ def test_a_job_killed_with_sigkill_resumes_without_duplicates_or_rebought_comple
     rows = exported_rows(config.run_dir / "export")
     assert sorted(r["problem_id"] for r in rows) == sorted(p["id"] for p in problems)
     assert len({r["id"] for r in rows}) == len(rows)
-    distinct_requests = 2 * len(problems)
-    in_flight_at_kill = 4
-    assert total <= distinct_requests + in_flight_at_kill
+    assert total <= 2 * len(problems) + 4  # bought twice: at most the 4 requests in flight
     assert result.metrics.completions_reused == stored_unfinished
 
 
@@ -281,7 +283,7 @@ def test_workers_killed_mid_run_are_restarted_and_nothing_is_lost_or_bought_twic
     attempts, errors = run_records(config.run_dir)
     assert errors == []
     assert all(a.verdict.status == "accepted" for a in attempts)
-    assert total <= 2 * len(problems) + 4  # at most the requests in flight when it died
+    assert total <= 2 * len(problems) + 4  # bought twice: at most the 4 requests in flight
     assert result.metrics.requests_bought == 2 * len(problems) - result.metrics.completions_reused
 
 

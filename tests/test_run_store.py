@@ -32,7 +32,7 @@ def test_a_resume_keeps_what_decides_the_output_and_may_change_the_rest(tmp_path
 
 def test_completions_are_read_back_by_key_and_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
     store = RunStore.open(tmp_path / "run", job_config(tmp_path), resume=False)
-    with store.completion_log(7) as log:
+    with store.completions_file(7).open("a") as log:
         for key in ("a", "b"):
             log.write(_completion(key).model_dump_json() + "\n")
         log.write(_completion("c").model_dump_json()[:25])  # a kill in the middle of a write
