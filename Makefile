@@ -23,11 +23,16 @@ generate: install
 	$(VENV)/bin/factory generate configs/demo.yaml --out runs/demo --resume
 
 # The same job on the Ray cluster whose job server is RAY_ADDRESS (http://HEAD:8265). The project
-# folder travels as the job's working directory; every node needs the dependencies installed.
+# folder travels as the job's working directory; every node needs the dependencies installed
+# (`pip install '.[cluster]'`). The run directory is a path on the head node: submit the job
+# again after a failure and it resumes there.
+SUBMIT_CONFIG ?= configs/demo.yaml
+SUBMIT_RUN_DIR ?= /tmp/verified-factory/runs/demo
+
 submit: install
 	@test -n "$(RAY_ADDRESS)" || { echo "make submit: set RAY_ADDRESS to the cluster's job server, e.g. http://head:8265" >&2; exit 2; }
 	$(VENV)/bin/ray job submit --address "$(RAY_ADDRESS)" --working-dir . \
-		-- python -m factory generate configs/demo.yaml --out runs/demo --resume
+		-- python -m factory generate $(SUBMIT_CONFIG) --out $(SUBMIT_RUN_DIR) --resume
 
 sandbox-image: install
 	$(VENV)/bin/factory sandbox build
