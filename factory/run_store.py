@@ -43,7 +43,7 @@ class RunStore:
         store = cls(run_dir)
         config_file = run_dir / "config.json"
         current = config.model_dump(mode="json")
-        if config_file.exists():
+        if config_file.exists() and store._has_work():
             if not resume:
                 raise RunDirError(
                     f"{run_dir} already holds a run; pass --resume to continue it, "
@@ -62,9 +62,16 @@ class RunStore:
         run_dir.mkdir(parents=True, exist_ok=True)
         store.units_dir.mkdir(exist_ok=True)
         store.completions_dir.mkdir(exist_ok=True)
-        if not config_file.exists():
+        if not store._has_work():  # a run that never got going (say, the endpoint was down)
             _write_atomically(config_file, json.dumps(current, indent=2, sort_keys=True))
         return store
+
+    def _has_work(self) -> bool:
+        """Whether anything was bought or committed here."""
+        return any(
+            folder.is_dir() and any(folder.iterdir())
+            for folder in (self.units_dir, self.completions_dir)
+        )
 
     def committed_units(self) -> set[int]:
         """Units that are done: committed, and with nothing a later session should retry."""

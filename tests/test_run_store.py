@@ -19,6 +19,10 @@ def _completion(key: str) -> Completion:
 def test_a_resume_keeps_what_decides_the_output_and_may_change_the_rest(tmp_path: Path) -> None:
     config = job_config(tmp_path)
     RunStore.open(config.run_dir, config, resume=False)
+    other = job_config(tmp_path, solve={"samples": 9})
+    RunStore.open(config.run_dir, other, resume=False)  # nothing was done there yet
+    store = RunStore.open(config.run_dir, config, resume=False)
+    store.commit(0, [])
     with pytest.raises(RunDirError, match="--resume"):
         RunStore.open(config.run_dir, config, resume=False)
 
