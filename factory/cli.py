@@ -163,22 +163,65 @@ def generate_command(config_path: str, run_dir: str | None, resume: bool) -> Non
     default=None,
     help="Rows per shard.  [default: the run's export.shard_size]",
 )
-def export_command(run_dir: Path, out_dir: Path, fmt: str | None, shard_size: int | None) -> None:
+@click.option(
+    "--test-fraction",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=None,
+    help="Share of problems held out as the test split.  [default: the run's]",
+)
+@click.option(
+    "--preference/--no-preference",
+    default=None,
+    help="Also write chosen/rejected pairs of one problem (DPO).  [default: the run's]",
+)
+def export_command(
+    run_dir: Path,
+    out_dir: Path,
+    fmt: str | None,
+    shard_size: int | None,
+    test_fraction: float | None,
+    preference: bool | None,
+) -> None:
     """Export the committed units of RUN_DIR to OUT: SFT shards, rejected attempts, errors,
     a dataset card and a manifest."""
     from factory.export import ExportError
     from factory.generate import export_existing
 
-    if not (run_dir / "config.json").exists():
-        raise click.ClickException(f"{run_dir} is not a run directory (it has no config.json)")
+    _require_run_dir(run_dir)
     try:
-        summary = export_existing(run_dir, out_dir, format=fmt, shard_size=shard_size)
+        summary = export_existing(
+            run_dir,
+            out_dir,
+            format=fmt,
+            shard_size=shard_size,
+            test_fraction=test_fraction,
+            preference=preference,
+        )
     except ExportError as err:
         raise click.ClickException(str(err)) from err
     click.echo(
         f"{summary.rows:,} rows in {len(summary.shards)} shard(s), {summary.rejected:,} "
         f"rejected, {summary.errors:,} errors -> {summary.out_dir}"
     )
+
+
+@main.command(name="report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report_command(run_dir: Path) -> None:
+    """Print the summary of RUN_DIR: counts, acceptance, rationalized share, removals."""
+    from factory.export import ExportError
+    from factory.report import report
+
+    _require_run_dir(run_dir)
+    try:
+        click.echo(report(run_dir), nl=False)
+    except ExportError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _require_run_dir(run_dir: Path) -> None:
+    if not (run_dir / "config.json").exists():
+        raise click.ClickException(f"{run_dir} is not a run directory (it has no config.json)")
 
 
 @main.command(name="verifiers")

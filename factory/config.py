@@ -89,6 +89,34 @@ class SandboxConfig(_Section):
 class ExportConfig(_Section):
     format: Literal["parquet", "jsonl"] = "parquet"
     shard_size: int = Field(default=10_000, ge=1)
+    test_fraction: float = Field(
+        default=0.0, ge=0, lt=1, description="share of problems (never rows) held out as test"
+    )
+    preference: bool = Field(default=False, description="also write chosen/rejected pairs")
+
+
+class DecontaminateConfig(_Section):
+    enabled: bool = True
+    against: list[Path] = Field(
+        default_factory=list,
+        description="benchmark files or folders; empty: the folder `factory benchmarks pull` fills",
+    )
+    ngram: int = Field(default=13, ge=3, description="word n-gram length for code and text")
+    math_ngram: int = Field(default=10, ge=3, description="word n-gram length for math")
+
+
+class DedupeConfig(_Section):
+    near_threshold: float = Field(
+        default=0.85, gt=0, le=1, description="MinHash Jaccard estimate at which two are one"
+    )
+    against: list[Path] = Field(
+        default_factory=list, description="earlier runs' exports whose rows count as seen"
+    )
+
+
+class CurateConfig(_Section):
+    decontaminate: DecontaminateConfig = Field(default_factory=DecontaminateConfig)
+    dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
 
 
 class JobConfig(_Section):
@@ -99,6 +127,7 @@ class JobConfig(_Section):
     star: StarConfig = Field(default_factory=StarConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    curate: CurateConfig = Field(default_factory=CurateConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
 
     def fingerprint(self) -> str:

@@ -1,34 +1,58 @@
 """`factory export`: a run's kept rationales as SFT shards, with a dataset card and a manifest.
 
-Rows stream from the committed unit files and at most one shard is held in memory. Everything is
-written into a staging folder beside the destination and swapped in at the end, so a crash
-leaves the previous export or the new one, never a mix of the two.
+Rows stream from the committed unit files and each shard writer holds at most one shard;
+statistics are counters. Everything is written into a staging folder beside the destination and
+swapped in at the end, so a crash leaves the previous export or the new one, never a mix.
+
+An export is deterministic: the same run exported with the same arguments (and the same pyarrow
+and matplotlib, whose versions the manifest records) gives byte-identical files. Units are read
+in name order and records in file order; JSON keys come in a fixed order; Parquet is written with
+fixed settings (its only non-data metadata is the schema and pyarrow's `created_by` version);
+the plots have no timestamp; nothing records the time or the destination folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import importlib.metadata
 import json
 import re
 import shutil
 import tempfile
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from factory.card import RunStats, by_key, dataset_card, write_plots
 from factory.records import describe_validation_error
 from factory.rows import Attempt, ProblemError, UnitRecord
 
 ExportFormat = Literal["parquet", "jsonl"]
+Split = Literal["train", "test"]
 
 UNIT_NAME = re.compile(r"unit-[\w-]+\.jsonl")
 """A committed unit file; anything else in `units/` (a `.tmp` being written) is not read."""
+
+PAIRS_PER_PROBLEM = 4
+"""At most this many preference pairs per problem, and kept or rejected attempts considered."""
+
+PARQUET_OPTIONS: dict[str, Any] = {
+    "version": "2.6",
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "data_page_version": "1.0",
+    "store_schema": True,
+    "write_page_index": False,
+}
+"""Every Parquet setting that changes the bytes, fixed rather than left to pyarrow's defaults."""
 
 _UNIT_RECORD: TypeAdapter[Attempt | ProblemError] = TypeAdapter(UnitRecord)
 
@@ -66,6 +90,36 @@ REJECTED_SCHEMA = pa.schema(
 """A rejected attempt: the SFT columns plus why the verifier said no (negatives for preference
 or verifier training)."""
 
+PREFERENCE_SCHEMA = pa.schema(
+    [
+        pa.field("prompt", pa.list_(_MESSAGE), nullable=False),
+        pa.field("chosen", pa.list_(_MESSAGE), nullable=False),
+        pa.field("rejected", pa.list_(_MESSAGE), nullable=False),
+        pa.field("problem_id", pa.string(), nullable=False),
+        pa.field("domain", pa.string(), nullable=False),
+        pa.field("chosen_id", pa.string(), nullable=False),
+        pa.field("rejected_id", pa.string(), nullable=False),
+    ]
+)
+"""A pair of `preference_row`: TRL's conversational preference format, plus the pair's ids."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    """A dataset config of the card: its folder, columns and each split's file name prefix."""
+
+    name: str
+    folder: str
+    schema: pa.Schema
+    prefixes: Mapping[str, str]
+
+
+DEFAULT = _Config("default", "data", SFT_SCHEMA, {"train": "train", "test": "test"})
+REJECTED = _Config("rejected", "rejected", REJECTED_SCHEMA, {"train": "rejected", "test": "test"})
+PREFERENCE = _Config(
+    "preference", "preference", PREFERENCE_SCHEMA, {"train": "train", "test": "test"}
+)
+
 
 class ExportError(Exception):
     """An export that cannot be made; the message names the file at fault."""
@@ -80,20 +134,38 @@ class Shard:
 
 
 @dataclasses.dataclass(frozen=True)
+class FileDigest:
+    """A written file's size in bytes and SHA-256 (hex)."""
+
+    bytes: int
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ExportSummary:
     """What an export wrote: the counts that go into the manifest, and where the files are."""
 
     out_dir: Path
     format: ExportFormat
+    test_fraction: float
     rows: int
+    rows_per_split: dict[str, int]
     rows_per_domain: dict[str, int]
+    rows_per_source: dict[str, int]
     rows_per_verifier: dict[str, int]
     rows_per_model: dict[str, int]
     rationalized: int
     rejected: int
     errors: int
+    removals: int
+    removed: int
+    preference_pairs: int
+    acceptance: dict[str, dict[str, int]]
     shards: list[Shard]
     rejected_shards: list[Shard]
+    preference_shards: list[Shard]
+    files: dict[str, FileDigest] = dataclasses.field(default_factory=dict)
+    """Every file of the export but `manifest.json`, by its path relative to the folder."""
 
     def counts(self) -> dict[str, Any]:
         """The manifest's computed part: everything but the folder."""
@@ -104,11 +176,16 @@ class ExportSummary:
 
 def read_units(run_dir: Path) -> Iterator[Attempt | ProblemError]:
     """The records of every committed unit of a run, unit files in name order, streamed."""
+    for path in unit_files(run_dir):
+        yield from _read_unit(path)
+
+
+def unit_files(run_dir: Path) -> list[Path]:
+    """The committed unit files of a run, in name order."""
     units = run_dir / "units"
     if not units.is_dir():
         raise ExportError(f"{run_dir}: no 'units' folder; is this a run directory?")
-    for name in sorted(p.name for p in units.iterdir() if UNIT_NAME.fullmatch(p.name)):
-        yield from _read_unit(units / name)
+    return sorted(p for p in units.iterdir() if UNIT_NAME.fullmatch(p.name))
 
 
 def _read_unit(path: Path) -> Iterator[Attempt | ProblemError]:
@@ -124,6 +201,50 @@ def _read_unit(path: Path) -> Iterator[Attempt | ProblemError]:
                 ) from err
 
 
+def split_of(problem_id: str, test_fraction: float) -> Split:
+    """`test` for a share `test_fraction` of problem ids, else `train`.
+
+    A hash of the id, not a draw: a problem lands in the same split in every export of every run,
+    so a held-out problem never leaks into a later export's training split.
+    """
+    digest = hashlib.sha256(problem_id.encode("utf-8")).digest()
+    return "test" if int.from_bytes(digest[:8], "big") < test_fraction * 2**64 else "train"
+
+
+class _Removals:
+    """Curation's removal records, in a stable order, and the attempts they name.
+
+    A record's `record_id` names an attempt by its `id`, or all attempts of a problem by its
+    `problem_id`. The records are held in memory: they are few, next to the rows.
+    """
+
+    def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
+        dumped = sorted(json.dumps(dict(r), sort_keys=True, ensure_ascii=False) for r in records)
+        self.records: list[dict[str, Any]] = [json.loads(line) for line in dumped]
+        self.lines = [line + "\n" for line in dumped]
+        missing = [r for r in self.records if r.get("record_id") is None]
+        if missing:
+            raise ExportError(f"a removal record without 'record_id': {missing[0]}")
+        self._ids = {str(r["record_id"]) for r in self.records}
+
+    def covers(self, attempt: Attempt) -> bool:
+        return attempt.id in self._ids or attempt.problem_id in self._ids
+
+
+def run_stats(run_dir: Path, removals: Iterable[Mapping[str, Any]] = ()) -> RunStats:
+    """What an export of the run would count (all rows in `train`), without writing anything."""
+    index = _Removals(removals)
+    stats = RunStats()
+    for removal in index.records:
+        stats.add_removal(removal)
+    for record in read_units(run_dir):
+        if isinstance(record, Attempt) and index.covers(record):
+            stats.removed += 1
+        else:
+            stats.add(record)
+    return stats
+
+
 def export_run(
     run_dir: Path,
     out_dir: Path,
@@ -131,20 +252,40 @@ def export_run(
     format: ExportFormat,
     shard_size: int,
     manifest: dict[str, Any],
+    test_fraction: float = 0.0,
+    preference: bool = False,
+    removals: Iterable[Mapping[str, Any]] = (),
 ) -> ExportSummary:
     """Export a run into `out_dir`, replacing an earlier export there.
 
-    `manifest` (the config's fingerprint, the model, the verifiers' versions, run metrics) is
-    written to `manifest.json` together with the counts computed here, which win on a clash.
+    `manifest` (the config's fingerprint, the model, the verifiers' versions, and under `run`
+    the run's metrics, which the card summarises too) is written to `manifest.json` together
+    with the counts and file digests computed here, which win on a clash.
+
+    `test_fraction` of the problems go to a `test` split (see `split_of`); `preference` adds
+    preference pairs of each problem's kept and rejected attempts; `removals` (curation's records,
+    each with a `record_id`) go to `removals.jsonl`, and the attempts they name are left out.
     """
     _check_destination(out_dir)
+    if not 0 <= test_fraction < 1:
+        raise ExportError(f"test_fraction must be at least 0 and below 1, not {test_fraction}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
     try:
-        summary = _write_records(run_dir, staging, out_dir, format, shard_size)
-        manifest_text = json.dumps({**manifest, **summary.counts()}, indent=2, ensure_ascii=False)
+        configs = [DEFAULT, REJECTED, *([PREFERENCE] if preference else [])]
+        splits: list[Split] = ["train", "test"] if test_fraction else ["train"]
+        exporter = _Exporter(staging, configs, splits, format, shard_size, test_fraction)
+        summary = exporter.run(run_dir, out_dir, _Removals(removals))
+        metadata = _card_metadata(run_dir.resolve().name, configs, exporter.split_rows, summary)
+        plots = write_plots(exporter.stats, staging / "plots")
+        card = dataset_card(
+            summary, exporter.stats, metadata, run_metrics=manifest.get("run"), plots=plots
+        )
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        summary = dataclasses.replace(summary, files=_digests(staging))
+        full = {**manifest, "software": _software(), **summary.counts()}
+        manifest_text = json.dumps(full, indent=2, ensure_ascii=False, sort_keys=True)
         (staging / "manifest.json").write_text(manifest_text + "\n", encoding="utf-8")
-        (staging / "README.md").write_text(_dataset_card(summary), encoding="utf-8")
         _swap_in(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -163,6 +304,20 @@ def rejected_row(attempt: Attempt) -> dict[str, Any]:
     }
 
 
+def preference_row(chosen: Attempt, rejected: Attempt) -> dict[str, Any]:
+    """A pair in TRL's conversational preference format (explicit prompt), with its ids."""
+    prompt, answer = chosen.messages
+    return {
+        "prompt": [prompt.model_dump()],
+        "chosen": [answer.model_dump()],
+        "rejected": [rejected.messages[1].model_dump()],
+        "problem_id": chosen.problem_id,
+        "domain": chosen.domain,
+        "chosen_id": chosen.id,
+        "rejected_id": rejected.id,
+    }
+
+
 def _check_destination(out_dir: Path) -> None:
     """Refuse to replace anything but an earlier export or an empty folder."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -174,42 +329,131 @@ def _check_destination(out_dir: Path) -> None:
         )
 
 
-def _write_records(
-    run_dir: Path, staging: Path, out_dir: Path, format: ExportFormat, shard_size: int
-) -> ExportSummary:
-    kept = _ShardWriter(staging, "data", "train", SFT_SCHEMA, format, shard_size)
-    rejected = _ShardWriter(staging, "rejected", "rejected", REJECTED_SCHEMA, format, shard_size)
-    domains: Counter[str] = Counter()
-    verifiers: Counter[str] = Counter()
-    models: Counter[str] = Counter()
-    rationalized = errors = 0
-    with (staging / "errors.jsonl").open("w", encoding="utf-8") as error_file:
-        for record in read_units(run_dir):
-            if isinstance(record, ProblemError):
-                error_file.write(record.model_dump_json(exclude={"record"}) + "\n")
-                errors += 1
-            elif record.kept:
-                kept.add(record.sft_row())
-                domains[record.domain] += 1
-                verifiers[record.verdict.verifier or "unknown"] += 1
-                models[record.model] += 1
-                rationalized += record.rationalized
-            else:
-                rejected.add(rejected_row(record))
-    shards, rejected_shards = kept.close(), rejected.close()
-    return ExportSummary(
-        out_dir=out_dir,
-        format=format,
-        rows=sum(s.rows for s in shards),
-        rows_per_domain=dict(sorted(domains.items())),
-        rows_per_verifier=dict(sorted(verifiers.items())),
-        rows_per_model=dict(sorted(models.items())),
-        rationalized=rationalized,
-        rejected=sum(s.rows for s in rejected_shards),
-        errors=errors,
-        shards=shards,
-        rejected_shards=rejected_shards,
-    )
+class _Exporter:
+    """The records of a run into the shards of each config and split, counted as they pass."""
+
+    def __init__(
+        self,
+        staging: Path,
+        configs: list[_Config],
+        splits: list[Split],
+        format: ExportFormat,
+        shard_size: int,
+        test_fraction: float,
+    ) -> None:
+        self.staging = staging
+        self.format = format
+        self.test_fraction = test_fraction
+        self.stats = RunStats()
+        self.split_rows: dict[tuple[str, Split], int] = {}
+        """Rows per config and split, once written."""
+        self._writers = {
+            (config.name, split): _ShardWriter(
+                staging / config.folder, config.prefixes[split], config.schema, format, shard_size
+            )
+            for config in configs
+            for split in splits
+        }
+        self._pairs = _Pairs() if PREFERENCE in configs else None
+
+    def run(self, run_dir: Path, out_dir: Path, removals: _Removals) -> ExportSummary:
+        (self.staging / "removals.jsonl").write_text("".join(removals.lines), encoding="utf-8")
+        for removal in removals.records:
+            self.stats.add_removal(removal)
+        with (self.staging / "errors.jsonl").open("w", encoding="utf-8") as errors:
+            for path in unit_files(run_dir):
+                for record in _read_unit(path):
+                    self._record(record, removals, errors)
+                self._end_unit()
+        return self._close(out_dir, len(removals.records))
+
+    def _record(self, record: Attempt | ProblemError, removals: _Removals, errors: IO[str]) -> None:
+        if isinstance(record, ProblemError):
+            errors.write(record.model_dump_json(exclude={"record"}) + "\n")
+            self.stats.add(record)
+            return
+        if removals.covers(record):
+            self.stats.removed += 1
+            return
+        split = split_of(record.problem_id, self.test_fraction)
+        self.stats.add(record, split)
+        if record.kept:
+            self._writers[DEFAULT.name, split].add(record.sft_row())
+        else:
+            self._writers[REJECTED.name, split].add(rejected_row(record))
+        if self._pairs is not None:
+            self._pairs.add(record)
+
+    def _end_unit(self) -> None:
+        if self._pairs is None:
+            return
+        for row in self._pairs.drain():
+            self._writers[PREFERENCE.name, split_of(row["problem_id"], self.test_fraction)].add(row)
+
+    def _close(self, out_dir: Path, removals: int) -> ExportSummary:
+        """Close the shard writers (filling `split_rows`); what was written."""
+        shards: defaultdict[str, list[Shard]] = defaultdict(list)
+        for (config, split), writer in self._writers.items():
+            written = writer.close(self.staging)
+            shards[config] += written
+            self.split_rows[config, split] = sum(shard.rows for shard in written)
+        stats = self.stats
+        return ExportSummary(
+            out_dir=out_dir,
+            format=self.format,
+            test_fraction=self.test_fraction,
+            rows=stats.rows,
+            rows_per_split=by_key(stats.rows_per_split),
+            rows_per_domain=by_key(stats.domains),
+            rows_per_source=by_key(stats.sources),
+            rows_per_verifier=by_key(stats.verifiers),
+            rows_per_model=by_key(stats.models),
+            rationalized=stats.rationalized,
+            rejected=stats.not_kept,
+            errors=stats.errors,
+            removals=removals,
+            removed=stats.removed,
+            preference_pairs=sum(s.rows for s in shards[PREFERENCE.name]),
+            acceptance=stats.acceptance(),
+            shards=shards[DEFAULT.name],
+            rejected_shards=shards[REJECTED.name],
+            preference_shards=shards[PREFERENCE.name],
+        )
+
+
+class _Pairs:
+    """Preference pairs, made a unit at a time: all attempts of a problem commit in one unit.
+
+    Of each problem it keeps the first `PAIRS_PER_PROBLEM` kept attempts (chosen) and the first
+    as many with status `rejected` (judged wrong), in file order.
+    """
+
+    def __init__(self) -> None:
+        self._chosen: dict[str, list[Attempt]] = {}
+        self._failed: dict[str, list[Attempt]] = {}
+
+    def add(self, attempt: Attempt) -> None:
+        if attempt.kept:
+            side = self._chosen
+        elif attempt.verdict.status == "rejected":  # a timeout may be a right answer checked slowly
+            side = self._failed
+        else:
+            return
+        found = side.setdefault(attempt.problem_id, [])
+        if len(found) < PAIRS_PER_PROBLEM:
+            found.append(attempt)
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The unit's pairs, problems in the order of their first kept attempt; every chosen and
+        every rejected attempt is paired once before any is paired again, so no pair repeats."""
+        chosen_of, failed_of = self._chosen, self._failed
+        self._chosen, self._failed = {}, {}
+        rows = []
+        for problem_id, chosen in chosen_of.items():
+            failed = failed_of.get(problem_id, [])
+            for k in range(max(len(chosen), len(failed)) if failed else 0):
+                rows.append(preference_row(chosen[k % len(chosen)], failed[k % len(failed)]))
+        return rows
 
 
 class _ShardWriter:
@@ -220,16 +464,10 @@ class _ShardWriter:
     """
 
     def __init__(
-        self,
-        root: Path,
-        folder: str,
-        prefix: str,
-        schema: pa.Schema,
-        format: ExportFormat,
-        size: int,
+        self, folder: Path, prefix: str, schema: pa.Schema, format: ExportFormat, size: int
     ) -> None:
-        self._folder = root / folder
-        self._folder.mkdir()
+        self._folder = folder
+        self._folder.mkdir(exist_ok=True)
         self._prefix = prefix
         self._schema = schema
         self._format = format
@@ -242,15 +480,16 @@ class _ShardWriter:
         if len(self._buffer) == self._size:
             self._flush()
 
-    def close(self) -> list[Shard]:
+    def close(self, root: Path) -> list[Shard]:
+        """Name the shards; their paths are given relative to `root`."""
         if self._buffer or not self._counts:
             self._flush()
         total = len(self._counts)
         shards = []
         for index, rows in enumerate(self._counts):
-            name = f"{self._prefix}-{index:05d}-of-{total:05d}.{self._format}"
-            self._part(index).rename(self._folder / name)
-            shards.append(Shard(f"{self._folder.name}/{name}", rows))
+            path = self._folder / f"{self._prefix}-{index:05d}-of-{total:05d}.{self._format}"
+            self._part(index).rename(path)
+            shards.append(Shard(path.relative_to(root).as_posix(), rows))
         return shards
 
     def _part(self, index: int) -> Path:
@@ -259,15 +498,31 @@ class _ShardWriter:
     def _flush(self) -> None:
         path = self._part(len(self._counts))
         if self._format == "parquet":
-            with pq.ParquetWriter(path, self._schema) as writer:
+            with pq.ParquetWriter(path, self._schema, **PARQUET_OPTIONS) as writer:
                 # An empty shard gets no row group at all: `datasets` fails on an empty one.
                 if self._buffer:
-                    writer.write_table(pa.Table.from_pylist(self._buffer, schema=self._schema))
+                    table = pa.Table.from_pylist(self._buffer, schema=self._schema)
+                    writer.write_table(table, row_group_size=len(self._buffer))
         else:
             with path.open("w", encoding="utf-8") as out:
                 out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in self._buffer)
         self._counts.append(len(self._buffer))
         self._buffer = []
+
+
+def _digests(root: Path) -> dict[str, FileDigest]:
+    """Size and SHA-256 of every file under `root`, by relative path, in path order."""
+    digests = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        with path.open("rb") as stream:
+            sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
+        digests[path.relative_to(root).as_posix()] = FileDigest(path.stat().st_size, sha256)
+    return digests
+
+
+def _software() -> dict[str, str]:
+    """The libraries whose versions the exported bytes depend on."""
+    return {name: importlib.metadata.version(name) for name in ("matplotlib", "pyarrow")}
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:
@@ -295,96 +550,42 @@ def _features(fields: Iterable[pa.Field]) -> list[dict[str, Any]]:
     ]
 
 
-def _card_metadata(summary: ExportSummary) -> dict[str, Any]:
+def _card_metadata(
+    title: str,
+    configs: list[_Config],
+    split_rows: Mapping[tuple[str, Split], int],
+    summary: ExportSummary,
+) -> dict[str, Any]:
     """The card's YAML: the configs `datasets.load_dataset` reads, with explicit features so
-    that JSON Lines shards (even empty ones) load with the same types as Parquet."""
+    that JSON Lines shards (even empty ones) load with the same types as Parquet.
+
+    A split without rows is left out (its empty shard stays): `datasets` cannot load an empty
+    split, and one would make its whole config fail to load. The default `train` split stays.
+    """
+    data_files = {
+        config.name: [
+            {"split": split, "path": f"{config.folder}/{config.prefixes[split]}-*"}
+            for (name, split), rows in split_rows.items()
+            if name == config.name and (rows or (name, split) == (DEFAULT.name, "train"))
+        ]
+        for config in configs
+    }
+    listed = [config for config in configs if data_files[config.name]]
     return {
         "license": "unknown",
-        "pretty_name": summary.out_dir.name,
+        "pretty_name": title,
         "task_categories": ["text-generation", "question-answering"],
-        "tags": ["synthetic", "verified", "sft", *summary.rows_per_domain],
+        "tags": [
+            "synthetic",
+            "verified",
+            "sft",
+            *(["dpo"] if PREFERENCE in listed else []),
+            *summary.rows_per_domain,
+        ],
         "configs": [
-            {
-                "config_name": "default",
-                "data_files": [{"split": "train", "path": "data/train-*"}],
-            },
-            {
-                "config_name": "rejected",
-                "data_files": [{"split": "train", "path": "rejected/rejected-*"}],
-            },
+            {"config_name": config.name, "data_files": data_files[config.name]} for config in listed
         ],
         "dataset_info": [
-            {"config_name": "default", "features": _features(SFT_SCHEMA)},
-            {"config_name": "rejected", "features": _features(REJECTED_SCHEMA)},
+            {"config_name": config.name, "features": _features(config.schema)} for config in listed
         ],
     }
-
-
-def _table(header: str, counts: dict[str, int]) -> str:
-    lines = [f"| {header} | rows |", "|---|---:|"]
-    lines += [f"| `{key}` | {count:,} |" for key, count in counts.items()]
-    return "\n".join(lines) if counts else "(no rows)"
-
-
-_REVERIFY = """\
-```python
-import json
-from datasets import load_dataset
-
-with open("candidates.jsonl", "w") as out:
-    for row in load_dataset("{folder}", split="train"):  # this folder, or its Hub id
-        user, assistant = row["messages"]
-        keys = ("id", "domain", "reference", "tests", "verifier")
-        candidate = {{k: row[k] for k in keys}}
-        candidate.update(problem=user["content"], response=assistant["content"])
-        out.write(json.dumps(candidate) + "\\n")
-```
-```sh
-factory verify candidates.jsonl -o verdicts.jsonl   # one Verdict per row; all accepted
-```"""
-
-
-def _dataset_card(summary: ExportSummary) -> str:
-    front = yaml.safe_dump(_card_metadata(summary), sort_keys=False, allow_unicode=True)
-    models = ", ".join(f"`{model}`" for model in summary.rows_per_model) or "none (no rows)"
-    return f"""---
-{front}---
-
-# {summary.out_dir.name}
-
-Verified reasoning traces for supervised fine-tuning, made by verified-factory: a model
-answered each problem, and a verifier checked every answer, math by the final answer against
-the reference, code by running the program against the problem's tests in a sandbox. The
-`train` split holds only accepted answers: one verified rationale a row, as a user/assistant
-conversation.
-
-- Rows: {summary.rows:,} in {len(summary.shards)} shard(s) under `data/`
-- Model: {models}
-- Rationalized: {summary.rationalized:,} of the {summary.rows:,} rows were solved with the
-  reference given as a hint (STaR rationalization); the hint is not in the stored prompt.
-- License: unknown; the terms of the model that wrote the answers and of the problem sources
-  apply.
-
-{_table("domain", summary.rows_per_domain)}
-
-{_table("verifier", summary.rows_per_verifier)}
-
-## Files
-
-- `data/train-*.{summary.format}`: the rows. Columns: `messages`, `id`, `problem_id`,
-  `domain`, `source`, `verifier`, `rationalized`, `model`, and what re-checks the row:
-  `reference` (math: the gold answer) and `tests` (code: the test spec as JSON text).
-- `rejected/rejected-*.{summary.format}`: the {summary.rejected:,} attempts the verifier did not
-  accept, with its `status`, `reason` and `extracted` answer (`load_dataset(..., "rejected")`),
-  negatives for preference or verifier training.
-- `errors.jsonl`: the {summary.errors:,} problems that produced no attempt or lost some, and why.
-- `manifest.json`: the counts, the job config's fingerprint, the model and the verifiers'
-  versions.
-
-## Re-verify a row
-
-Every row is accepted again by `factory verify` when fed back as a Candidate, with the user
-message as `problem` and the assistant message as `response`:
-
-{_REVERIFY.format(folder=summary.out_dir.name)}
-"""

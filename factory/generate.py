@@ -51,23 +51,29 @@ def generate(
         format=config.export.format,
         shard_size=config.export.shard_size,
         manifest=manifest_for(config, metrics.as_json()),
+        test_fraction=config.export.test_fraction,
+        preference=config.export.preference,
     )
     return JobResult(config.run_dir, metrics, summary)
 
 
-def export_existing(
-    run_dir: Path, out_dir: Path, *, format: str | None, shard_size: int | None
-) -> ExportSummary:
-    """`factory export`: export a run again, by default as its config says."""
+def export_existing(run_dir: Path, out_dir: Path, **overrides: object) -> ExportSummary:
+    """`factory export`: export a run again, as its config says but for the `export` settings
+    given (format, shard_size, test_fraction, preference; None keeps the config's)."""
     config = JobConfig.model_validate_json((run_dir / "config.json").read_text(encoding="utf-8"))
+    settings = config.export.model_copy(
+        update={k: v for k, v in overrides.items() if v is not None}
+    )
     metrics_file = run_dir / "metrics.json"
     run_metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
     return export_run(
         run_dir,
         out_dir,
-        format=format or config.export.format,  # type: ignore[arg-type]
-        shard_size=shard_size or config.export.shard_size,
+        format=settings.format,
+        shard_size=settings.shard_size,
         manifest=manifest_for(config, run_metrics),
+        test_fraction=settings.test_fraction,
+        preference=settings.preference,
     )
 
 

@@ -3,7 +3,11 @@ contract's promise that an exported row is accepted again by `factory verify`.""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -12,12 +16,15 @@ import yaml
 from run_cli import run_factory
 
 from factory.export import (
+    PAIRS_PER_PROBLEM,
+    PREFERENCE_SCHEMA,
     REJECTED_SCHEMA,
     SFT_SCHEMA,
     ExportError,
     export_run,
     read_units,
     rejected_row,
+    split_of,
 )
 from factory.models.base import Message
 from factory.records import Verdict
@@ -107,6 +114,53 @@ def make_run(tmp_path: Path, kept: int, rejected: int = 0) -> Path:
 
 def export(run_dir: Path, out: Path, fmt: str = "parquet", shard_size: int = 10, **manifest):
     return export_run(run_dir, out, format=fmt, shard_size=shard_size, manifest=manifest)
+
+
+def sample(problem: int, n: int, status: str = "accepted", *, kept: bool | None = None) -> Attempt:
+    """Sample `n` of math problem `problem` (`q{problem}`), judged `status`; kept if accepted
+    unless told otherwise."""
+    accepted = status == "accepted"
+    answer = problem if accepted else problem + 1 + n
+    return Attempt(
+        id=f"q{problem}/s{n}",
+        problem_id=f"q{problem}",
+        domain="math",
+        source="gen",
+        model="teacher",
+        messages=(
+            Message(role="user", content=f"What is {problem} + 0?"),
+            Message(role="assistant", content=f"Take {problem}, add 0 ({n}): \\boxed{{{answer}}}"),
+        ),
+        reference=str(problem),
+        tests=None,
+        rationalized=False,
+        kept=accepted if kept is None else kept,
+        verdict=Verdict(
+            id=f"q{problem}/s{n}",
+            verifier="math",
+            accepted=accepted,
+            status=status,
+            reason="the answers agree" if accepted else "no",
+            extracted=str(answer),
+        ),
+    )
+
+
+def rows_of(out: Path, pattern: str) -> list[dict]:
+    """The rows of the shards matching `pattern`, Parquet or JSON Lines, in shard order."""
+    rows = []
+    for path in sorted(out.glob(pattern)):
+        if path.suffix == ".parquet":
+            rows += pq.read_table(path).to_pylist()
+        else:
+            rows += [json.loads(line) for line in path.read_text().splitlines()]
+    return rows
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
 
 
 def parquet_rows(out: Path, folder: str = "data") -> list[dict]:
@@ -331,3 +385,332 @@ def test_exported_rows_are_accepted_again_by_factory_verify(
         (row["id"], "accepted") for row in rows
     ], verdicts
     assert len(verdicts) == 6
+
+
+REMOVALS = [
+    {"benchmark": "gsm8k", "rule": "ngram", "record_id": "q3", "item_id": "gsm8k/7"},
+    {"benchmark": "MATH", "rule": "statement", "record_id": "q5/s0", "item_id": "MATH/2"},
+]
+
+
+def rich_run(tmp_path: Path) -> Path:
+    """40 math problems (kept, rejected and timed-out samples each), a code row, a rationalized
+    one, a verifier error and a problem error, in units of 10 problems."""
+    run_dir = tmp_path / "run"
+    for unit in range(4):
+        records: list[Attempt | ProblemError] = []
+        for problem in range(unit * 10, unit * 10 + 10):
+            records += [sample(problem, 0), sample(problem, 1, "rejected")]
+            records += [sample(problem, 2, "timeout"), sample(problem, 3)]
+        write_unit(run_dir, f"unit-{unit:05d}.jsonl", records)
+    extra = [code_attempt(), math_attempt(1, rationalized=True), sample(99, 0, "error")]
+    write_unit(run_dir, "unit-00004.jsonl", [*extra, problem_error("p9")])
+    return run_dir
+
+
+def full_export(run_dir: Path, out: Path, fmt: str = "parquet", **options):
+    """An export with every option on: a test split, preference pairs and removals."""
+    defaults = {"test_fraction": 0.3, "preference": True, "removals": REMOVALS}
+    manifest = {"config_fingerprint": "abc", "run": {"elapsed_s": 12.5, "problems": {"done": 42}}}
+    return export_run(
+        run_dir, out, format=fmt, shard_size=7, manifest=manifest, **{**defaults, **options}
+    )
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_exporting_a_run_twice_gives_identical_bytes(tmp_path: Path, fmt: str) -> None:
+    run_dir = rich_run(tmp_path)
+    full_export(run_dir, tmp_path / "a", fmt)
+    full_export(run_dir, tmp_path / "b", fmt, removals=iter(REMOVALS[::-1]))
+    first = files_of(tmp_path / "a")
+    assert first == files_of(tmp_path / "b")
+    for name in ["README.md", "manifest.json", "errors.jsonl", "removals.jsonl"]:
+        assert name in first
+    for prefix in ["data/train-", "data/test-", "rejected/test-", "preference/test-", "plots/"]:
+        assert any(name.startswith(prefix) for name in first), prefix
+    full_export(run_dir, tmp_path / "a", fmt)  # again, in place of the first
+    assert files_of(tmp_path / "a") == first
+
+
+EXPORT_SCRIPT = """
+import sys
+from pathlib import Path
+from factory.export import export_run
+export_run(Path(sys.argv[1]), Path(sys.argv[2]), format="parquet", shard_size=7, manifest={},
+           test_fraction=0.3, preference=True)
+"""
+
+
+def test_exports_from_other_processes_and_matplotlib_settings_are_identical(
+    tmp_path: Path,
+) -> None:
+    run_dir = rich_run(tmp_path)
+    rc_file = tmp_path / "matplotlibrc"
+    rc_file.write_text("axes.facecolor: red\nlines.linewidth: 7\nfont.size: 20\nsavefig.dpi: 300\n")
+    for seed, out, extra in [("1", "a", {}), ("2", "b", {"MATPLOTLIBRC": str(rc_file)})]:
+        env = {**os.environ, "PYTHONHASHSEED": seed, **extra}
+        args = [sys.executable, "-c", EXPORT_SCRIPT, str(run_dir), str(tmp_path / out)]
+        subprocess.run(args, env=env, check=True, timeout=120)
+    assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
+
+
+def test_manifest_gives_size_and_sha256_of_every_other_file(tmp_path: Path) -> None:
+    summary = full_export(rich_run(tmp_path), tmp_path / "out")
+    written = files_of(tmp_path / "out")
+    manifest = json.loads(written.pop("manifest.json"))
+    expected = {
+        name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for name, data in written.items()
+    }
+    assert manifest["files"] == expected
+    assert {name: vars(digest) for name, digest in summary.files.items()} == expected
+    assert sorted(manifest["software"]) == ["matplotlib", "pyarrow"]
+    assert manifest["config_fingerprint"] == "abc"
+    assert manifest["test_fraction"] == 0.3
+    assert (manifest["rows"], manifest["rejected"], manifest["errors"]) == (
+        summary.rows,
+        summary.rejected,
+        1,
+    )
+
+
+def test_a_held_out_split_takes_whole_problems(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    for unit in range(10):
+        records: list[Attempt | ProblemError] = []
+        for problem in range(unit * 100, unit * 100 + 100):
+            records += [sample(problem, 0), sample(problem, 1), sample(problem, 2, "rejected")]
+        write_unit(run_dir, f"unit-{unit:05d}.jsonl", records)
+    out = tmp_path / "out"
+    summary = export_run(
+        run_dir, out, format="parquet", shard_size=500, manifest={}, test_fraction=0.2
+    )
+    train = [row["problem_id"] for row in rows_of(out, "data/train-*")]
+    test = [row["problem_id"] for row in rows_of(out, "data/test-*")]
+    assert not set(train) & set(test)
+    assert len(set(train) | set(test)) == 1000
+    assert 0.15 < len(set(test)) / 1000 < 0.25
+    assert {split_of(problem, 0.2) for problem in test} == {"test"}
+    assert {row["problem_id"] for row in rows_of(out, "rejected/test-*")} == set(test)
+    assert {row["problem_id"] for row in rows_of(out, "rejected/rejected-*")} == set(train)
+    assert summary.rows_per_split == {"test": len(test), "train": len(train)}
+    configs = front_matter((out / "README.md").read_text())["configs"]
+    assert [c["data_files"] for c in configs] == [
+        [{"split": "train", "path": "data/train-*"}, {"split": "test", "path": "data/test-*"}],
+        [
+            {"split": "train", "path": "rejected/rejected-*"},
+            {"split": "test", "path": "rejected/test-*"},
+        ],
+    ]
+
+
+def test_splits_are_stable_and_grow_with_the_fraction() -> None:
+    problems = [f"problem-{n}" for n in range(2000)]
+    assert {split_of(p, 0.0) for p in problems} == {"train"}
+    small = {p for p in problems if split_of(p, 0.1) == "test"}
+    large = {p for p in problems if split_of(p, 0.5) == "test"}
+    assert small < large
+    assert 0.07 < len(small) / 2000 < 0.13
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5])
+def test_a_test_fraction_outside_0_to_1_is_refused(tmp_path: Path, fraction: float) -> None:
+    with pytest.raises(ExportError, match="test_fraction"):
+        export_run(
+            make_run(tmp_path, kept=2),
+            tmp_path / "out",
+            format="parquet",
+            shard_size=5,
+            manifest={},
+            test_fraction=fraction,
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_preference_pairs_join_kept_and_failed_attempts_of_one_problem(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    first = [sample(1, n, status) for n, status in enumerate(["accepted", "rejected", "accepted"])]
+    first += [sample(1, 3, "timeout"), sample(1, 4, "error"), sample(1, 5, "accepted", kept=False)]
+    first += [sample(1, n, "rejected") for n in (6, 7, 8, 9)]  # the first four rejected count
+    first += [sample(2, 0), sample(2, 1)]  # kept only: no pair
+    first += [sample(3, 0, "rejected")]  # failed only: no pair
+    first += [sample(4, 0, "rejected"), sample(4, 1)]
+    write_unit(run_dir, "unit-00000.jsonl", first)
+    write_unit(
+        run_dir,
+        "unit-00001.jsonl",
+        [sample(5, 0, "rejected"), sample(5, 1, "timeout"), sample(5, 2)],
+    )
+    out = tmp_path / "out"
+    summary = export_run(run_dir, out, format="parquet", shard_size=3, manifest={}, preference=True)
+    pairs = rows_of(out, "preference/train-*")
+    attempts = {a.id: a for a in read_units(run_dir) if isinstance(a, Attempt)}
+    for pair in pairs:
+        chosen, rejected = attempts[pair["chosen_id"]], attempts[pair["rejected_id"]]
+        assert chosen.problem_id == rejected.problem_id == pair["problem_id"]
+        assert chosen.kept and chosen.verdict.status == "accepted"
+        assert rejected.verdict.status == "rejected"  # a timeout may be right, checked slowly
+        assert pair["prompt"] == [{"role": "user", "content": chosen.messages[0].content}]
+        assert pair["chosen"] == [chosen.messages[1].model_dump()]
+        assert pair["rejected"] == [rejected.messages[1].model_dump()]
+        assert pair["domain"] == "math"
+    assert [(p["chosen_id"], p["rejected_id"]) for p in pairs] == [
+        ("q1/s0", "q1/s1"),
+        ("q1/s2", "q1/s6"),
+        ("q1/s0", "q1/s7"),
+        ("q1/s2", "q1/s8"),
+        ("q4/s1", "q4/s0"),
+        ("q5/s2", "q5/s0"),
+    ]
+    assert PAIRS_PER_PROBLEM == 4
+    assert summary.preference_pairs == 6
+    assert sum(s.rows for s in summary.preference_shards) == 6
+    shard = out / summary.preference_shards[0].file
+    assert pq.read_table(shard).schema.equals(PREFERENCE_SCHEMA)
+    meta = front_matter((out / "README.md").read_text())
+    assert meta["configs"][2] == {
+        "config_name": "preference",
+        "data_files": [{"split": "train", "path": "preference/train-*"}],
+    }
+    assert "dpo" in meta["tags"]
+
+
+def test_no_preference_folder_unless_asked(tmp_path: Path) -> None:
+    summary = export(make_run(tmp_path, kept=3, rejected=3), tmp_path / "out")
+    assert not (tmp_path / "out" / "preference").exists()
+    assert summary.preference_shards == [] and summary.preference_pairs == 0
+    configs = front_matter((tmp_path / "out" / "README.md").read_text())["configs"]
+    assert [c["config_name"] for c in configs] == ["default", "rejected"]
+
+
+def test_removals_are_written_summarised_and_left_out(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    records = [sample(1, 0), sample(1, 1, "rejected"), sample(2, 0), sample(2, 1), sample(3, 0)]
+    write_unit(run_dir, "unit-00000.jsonl", [*records, problem_error("q1")])
+    removals = [
+        {"record_id": "q2/s1", "benchmark": "MATH", "rule": "ngram", "item_id": "MATH/9"},
+        {"record_id": "q1", "benchmark": "gsm8k", "rule": "statement", "item_id": "gsm8k/4"},
+        {"record_id": "q1", "benchmark": "gsm8k", "rule": "ngram", "item_id": "gsm8k/4"},
+    ]
+    out = tmp_path / "out"
+    summary = export_run(
+        run_dir,
+        out,
+        format="jsonl",
+        shard_size=10,
+        manifest={},
+        preference=True,
+        removals=iter(removals),
+    )
+    assert [row["id"] for row in rows_of(out, "data/*")] == ["q2/s0", "q3/s0"]
+    assert rows_of(out, "rejected/*") == rows_of(out, "preference/*") == []
+    assert [json.loads(line)["problem_id"] for line in (out / "errors.jsonl").open()] == ["q1"]
+    written = [json.loads(line) for line in (out / "removals.jsonl").read_text().splitlines()]
+    assert written == sorted(removals, key=lambda r: json.dumps(r, sort_keys=True))
+    assert all(list(record) == sorted(record) for record in written)
+    assert (summary.removals, summary.removed, summary.rows) == (3, 3, 2)
+    body = (out / "README.md").read_text().split("---\n", 2)[2]
+    for fact in [
+        "| `MATH` | `ngram` | 1 |",
+        "| `gsm8k` | `ngram` | 1 |",
+        "| `gsm8k` | `statement` | 1 |",
+        "Removed by curation: 3 attempts, named by 3 removal records",
+    ]:
+        assert fact in body
+
+
+def test_a_removal_without_a_record_id_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="without 'record_id'"):
+        export_run(
+            make_run(tmp_path, kept=2),
+            tmp_path / "out",
+            format="parquet",
+            shard_size=5,
+            manifest={},
+            removals=[{"benchmark": "MATH", "rule": "ngram", "id": "m1"}],
+        )
+
+
+def test_card_summarises_counts_acceptance_and_lengths_and_links_the_plots(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    records = [math_attempt(1, rationalized=True), math_attempt(2, kept=False)]
+    records += [math_attempt(3, source=None), code_attempt()]
+    records += [sample(7, 0, "error"), sample(8, 0, "timeout")]
+    write_unit(run_dir, "unit-00000.jsonl", records)
+    summary = export(run_dir, tmp_path / "out")
+    out = tmp_path / "out"
+    body = (out / "README.md").read_text().split("---\n", 2)[2]
+    code_length = len(code_attempt().messages[1].content)
+    for fact in [
+        "- Rows: 3 verified rationales (train 3)",
+        "Rationalized: 2 of the 3 rows (66.7%)",
+        "| `math` | 2 | 66.7% |",  # by domain and by verifier
+        "| `(none)` | 2 | 66.7% |",  # by source
+        "| `gen` | 1 | 33.3% |",
+        "| `math` | 5 | 4 | 2 | 50.0% |",  # acceptance: the error verdict judged nothing
+        "| `code` | 1 | 1 | 1 | 100.0% |",
+        f"| `code` | 1 | {code_length} | {code_length} | {code_length} |",
+        "![Rationale length by domain](plots/rationale_length.png)",
+        "![Acceptance per verifier](plots/acceptance.png)",
+    ]:
+        assert fact in body
+    assert summary.acceptance == {
+        "code": {"attempts": 1, "judged": 1, "accepted": 1},
+        "math": {"attempts": 5, "judged": 4, "accepted": 2},
+    }
+    for plot in ["rationale_length.png", "acceptance.png"]:
+        data = (out / "plots" / plot).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and b"Software" not in data
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_datasets_loads_every_config_and_split(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    datasets = pytest.importorskip("datasets")
+    summary = full_export(rich_run(tmp_path), tmp_path / "out", fmt)
+
+    def load(config: str) -> dict:
+        loaded = datasets.load_dataset(
+            str(tmp_path / "out"), config, cache_dir=str(tmp_path / "cache")
+        )
+        return {split: loaded[split] for split in loaded}
+
+    default = load("default")
+    assert {split: len(rows) for split, rows in default.items()} == summary.rows_per_split
+    assert default["train"].column_names == SFT_SCHEMA.names
+    assert default["train"][0]["messages"][1]["role"] == "assistant"
+    rejected = load("rejected")
+    assert sorted(rejected) == ["test", "train"]
+    assert sum(len(rows) for rows in rejected.values()) == summary.rejected
+    preference = load("preference")
+    assert sum(len(rows) for rows in preference.values()) == summary.preference_pairs
+    assert preference["train"].column_names == PREFERENCE_SCHEMA.names
+    assert preference["test"][0]["prompt"][0]["role"] == "user"
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_splits_without_rows_are_not_listed_so_the_rest_loads(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`datasets` cannot load an empty split (and then fails the whole config)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    datasets = pytest.importorskip("datasets")
+    run_dir = tmp_path / "run"
+    write_unit(run_dir, "unit-00000.jsonl", [sample(1, 0), sample(1, 1)])
+    assert split_of("q1", 0.01) == "train"
+    summary = full_export(run_dir, tmp_path / "out", fmt, test_fraction=0.01, removals=())
+    # Every shard is written, empty or not.
+    assert [(s.file, s.rows) for s in summary.shards] == [
+        (f"data/train-00000-of-00001.{fmt}", 2),
+        (f"data/test-00000-of-00001.{fmt}", 0),
+    ]
+    assert (tmp_path / "out" / f"preference/test-00000-of-00001.{fmt}").is_file()
+    meta = front_matter((tmp_path / "out" / "README.md").read_text())
+    assert meta["configs"] == [
+        {"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*"}]}
+    ]
+    assert [info["config_name"] for info in meta["dataset_info"]] == ["default"]
+    loaded = datasets.load_dataset(str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"))
+    assert {split: len(loaded[split]) for split in loaded} == {"train": 2}

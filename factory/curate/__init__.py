@@ -1,0 +1,1 @@
+"""Curation of verified data: decontamination against public benchmarks, deduplication."""

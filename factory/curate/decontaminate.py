@@ -1,0 +1,558 @@
+"""Decontamination: find the problems and rows that copy a public benchmark item, and drop them.
+
+Every text is looked at through a few views, each an index of hashed token sequences built once
+from the benchmark items, so a check is a handful of set look-ups:
+
+- `ngram`: a word n-gram (13 words; 10 for math) shared with an item. Words are runs of letters
+  or of digits, lower-cased after NFKC, so whitespace, punctuation and identifier style
+  (`snake_case` is three words) do not matter.
+- `code`: a run of `CODE_NGRAM` Python tokens shared with an item's code, after each identifier
+  that is not a keyword, builtin or attribute is replaced by the distance back to its previous
+  occurrence (Baker's parameterised matching). Consistently renamed functions and variables give
+  the same tokens, wherever the copy starts. Comments are dropped, strings and numbers kept.
+- `statement`: a statement (or a paragraph of one) equal to an item's after the opening
+  instruction ("Write a python function to", "Implement a function that", ...) is cut off. The
+  short statements (an MBPP task is often under 13 words) that no n-gram can catch.
+- `ngram_numbers` and the statement rule with numbers: the same after every run of numbers
+  becomes one placeholder, to catch copies with substituted literals. A masked n-gram must keep
+  `MIN_WORDS` words and a masked statement `MIN_WORDS` words, so that a bare template such as
+  "solve for x: N x + N = N" is not a copy of every linear equation.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import keyword
+import re
+import sys
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
+
+from factory.curate.benchmarks import BenchmarkItem, benchmark_paths, load_benchmarks
+from factory.records import (
+    AssertTests,
+    CallTests,
+    Problem,
+    PytestTests,
+    RecordError,
+    StdioTests,
+    TestSpec,
+    parse_record,
+)
+from factory.rows import Attempt
+
+Rule = Literal["ngram", "code", "statement", "ngram_numbers", "code_numbers"]
+
+CODE_NGRAM = 12
+"""Python tokens in a code window: about a line."""
+CODE_SHARE = 0.5
+"""Share of an item's code windows a record must hold to copy it."""
+MIN_CODE_WINDOWS = 8
+"""Windows a record must share with an item's code: `return a + b` is nobody's."""
+MIN_GRAM_WORDS = 3
+"""Words an n-gram needs: a run of numbers alone (`0 1 2 3 ...`) is in many tests."""
+MIN_WORDS = 8
+COMMON_ITEMS = 3
+"""Items that share an n-gram for it to be boilerplate rather than evidence."""
+"""Words (not numbers) a number-masked n-gram or statement must keep to count."""
+NUMBER = "<n>"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Why a text is contaminated: the benchmark item it copies and the rule that matched."""
+
+    benchmark: str
+    item_id: str
+    rule: Rule
+    detail: str
+
+
+# --- views ---------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased runs of letters and runs of digits."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def mask_numbers(tokens: Sequence[str]) -> list[str]:
+    """Every run of number tokens as one placeholder (`1.5, 2` is three tokens, then one)."""
+    masked: list[str] = []
+    for token in tokens:
+        if token.isdigit():
+            if masked and masked[-1] == NUMBER:
+                continue
+            token = NUMBER
+        masked.append(token)
+    return masked
+
+
+def _mask_code_numbers(tokens: list[str]) -> list[str]:
+    return [NUMBER if token[0].isdigit() else token for token in tokens]
+
+
+_CODE_TOKEN = re.compile(
+    r"""(?P<comment>\#[^\n]*)
+    |(?P<string>[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''
+        |"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
+    |(?P<number>\d[\w.]*)
+    |(?P<name>[^\W\d]\w*)
+    |(?P<op>\*\*=?|//=?|->|:=|<<=?|>>=?|[-+*/%@&|^<>=!]=|\S)""",
+    re.VERBOSE,
+)
+_KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+
+
+def code_tokens(code: str) -> list[str]:
+    """Python tokens with identifiers replaced by the distance to their previous occurrence.
+
+    `@` is a first occurrence (or one more than `CODE_NGRAM` tokens after the last), `@k` one
+    k tokens after the previous. Keywords, builtins and attributes (`x.append`) stay as they are.
+    """
+    tokens: list[str] = []
+    last: dict[str, int] = {}
+    for match in _CODE_TOKEN.finditer(code):
+        kind, text = match.lastgroup, match.group()
+        if kind == "comment":
+            continue
+        if kind == "string":
+            text = "'" + " ".join(_WORD.findall(text.lstrip("rRbBuUfF")))
+        elif kind == "name" and text not in _KEPT_NAMES and not (tokens and tokens[-1] == "."):
+            position = len(tokens)
+            previous = last.get(text)
+            last[text] = position
+            distance = position - previous if previous is not None else 0
+            text = f"@{distance}" if 0 < distance <= CODE_NGRAM else "@"
+        tokens.append(text)
+    return tokens
+
+
+_OPENING = re.compile(
+    r"""^[^\w\n]*(?:please\s+)?
+    (?:write|implement|create|develop|define|design|build|construct|code|make|produce|generate
+      |give|provide|complete|compose|craft)
+    \s+(?:[\w-]+\s+){0,3}?
+    (?:function|program|method|script|routine|procedure|lambda|code)s?\b
+    (?:\s+(?:in\s+python\s+)?(?:that|which|to|for|of|in\s+order\s+to|in\s+python))?\s*""",
+    re.VERBOSE | re.IGNORECASE | re.MULTILINE,
+)
+
+
+def statement_words(text: str) -> list[str]:
+    """The words of a statement without the instruction ("Write a function to") lines open with."""
+    return words(_OPENING.sub("", unicodedata.normalize("NFKC", text)))
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_DEFINITION = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w+", re.MULTILINE)
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether a statement is Python (a HumanEval prompt) rather than prose."""
+    return _DEFINITION.search(text) is not None
+
+
+# --- the index -----------------------------------------------------------------------------
+
+
+def _grams(tokens: Sequence[str], n: int) -> Iterator[tuple[str, ...]]:
+    return zip(*(tokens[i:] for i in range(n)), strict=False)
+
+
+def _hashes(tokens: Sequence[str], n: int) -> Iterator[int]:
+    return map(hash, _grams(tokens, n))
+
+
+@dataclass
+class _GramIndex:
+    """Hashed token n-grams of the items, each to the item that has it.
+
+    An n-gram that `COMMON_ITEMS` items share is boilerplate (a test harness, a nested loop, a
+    reused input list), not evidence of a copy of any one of them: `seal` drops it.
+    """
+
+    n: int
+    grams: dict[int, int] = field(default_factory=dict)
+    _sharers: dict[int, set[int]] = field(default_factory=dict)
+
+    def add(self, tokens: Sequence[str], item: int, min_words: int = 0) -> None:
+        """Index the n-grams of `tokens` that hold at least `min_words` words (not numbers)."""
+        counts = list(accumulate((t[0].isalpha() for t in tokens), initial=0))
+        for start, gram in enumerate(_grams(tokens, self.n)):
+            if counts[start + self.n] - counts[start] < min_words:
+                continue
+            key = hash(gram)
+            first = self.grams.setdefault(key, item)
+            if first != item:
+                self._sharers.setdefault(key, {first}).add(item)
+
+    def seal(self) -> None:
+        for key, sharers in self._sharers.items():
+            if len(sharers) >= COMMON_ITEMS:
+                del self.grams[key]
+        self._sharers.clear()
+
+    def shared(self, tokens: Sequence[str]) -> list[tuple[int, tuple[str, ...]]]:
+        """The n-grams of `tokens` that an item has, with the item; [] (the usual case) fast."""
+        if self.grams.keys().isdisjoint(_hashes(tokens, self.n)):
+            return []
+        return [
+            (self.grams[key], gram)
+            for gram in _grams(tokens, self.n)
+            if (key := hash(gram)) in self.grams
+        ]
+
+
+def _most_shared(
+    index: _GramIndex, fields: Sequence[tuple[str, list[str]]]
+) -> tuple[int, str, str] | None:
+    """The item that shares most n-grams with the fields (a copy of one item may share a few
+    with another), the field and one of the n-grams."""
+    shared = [(item, name, gram) for name, tokens in fields for item, gram in index.shared(tokens)]
+    if not shared:
+        return None
+    best = Counter(item for item, _, _ in shared).most_common(1)[0][0]
+    name, gram = next((name, gram) for item, name, gram in shared if item == best)
+    return best, name, " ".join(gram)
+
+
+@dataclass
+class _CodeIndex:
+    """Windows of code tokens of the items' code texts, and how many each text has.
+
+    A text of an item is copied when `CODE_SHARE` of its windows are in the record's code: a
+    renamed copy shares nearly all, a solution that only uses the same idioms a few.
+    """
+
+    windows: _GramIndex = field(default_factory=lambda: _GramIndex(CODE_NGRAM))
+    owners: list[int] = field(default_factory=list)  # text number -> item number
+    sizes: list[int] = field(default_factory=list)  # text number -> windows kept
+
+    def add(self, tokens: list[str], item: int) -> None:
+        self.windows.add(tokens, len(self.owners))
+        self.owners.append(item)
+
+    def seal(self) -> None:
+        self.windows.seal()
+        counts = Counter(self.windows.grams.values())
+        self.sizes = [counts[text] for text in range(len(self.owners))]
+
+    def copied(self, fields: Sequence[tuple[str, list[str]]]) -> tuple[int, str, int, int] | None:
+        """The item whose text the fields copy most, a field, the windows shared and its size."""
+        shared: dict[int, set[int]] = {}
+        where: dict[int, str] = {}
+        for name, tokens in fields:
+            for text, gram in self.windows.shared(tokens):
+                shared.setdefault(text, set()).add(hash(gram))
+                where.setdefault(text, name)
+        copied = [
+            text
+            for text, grams in shared.items()
+            if len(grams) >= max(CODE_SHARE * self.sizes[text], MIN_CODE_WINDOWS)
+        ]
+        if not copied:
+            return None
+        text = max(copied, key=lambda t: len(shared[t]))
+        count, size = len(shared[text]), self.sizes[text]
+        return self.owners[text], where[text], count, size
+
+
+# --- the decontaminator --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One field of a record to check, and the views it is checked in."""
+
+    name: str
+    text: str
+    prose: bool = False
+    code: bool = False
+    statement: bool = False
+    tests: bool = False  # mostly literals: with numbers masked only a shape is left
+
+    def prose_words(self) -> list[str]:
+        return statement_words(self.text) if self.statement else words(self.text)
+
+
+class Decontaminator:
+    """Answers whether a problem, a row or a text copies one of the benchmark items.
+
+    An item is matched with the n-gram length of its domain: `math_ngram` words for math,
+    `ngram` for the others. Prose (statements, math solutions) is matched by words, code
+    (solutions, tests, a statement that is Python) by code tokens.
+    """
+
+    def __init__(
+        self, items: Iterable[BenchmarkItem], *, ngram: int = 13, math_ngram: int = 10
+    ) -> None:
+        self.items = list(items)
+        self.ngram = ngram
+        self.math_ngram = math_ngram
+        self._prose: dict[int, _GramIndex] = {}  # by length: plain and number-masked n-grams
+        self._code = _CodeIndex()
+        self._code_masked = _CodeIndex()  # numbers as one placeholder
+        self._statements: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        for number, item in enumerate(self.items):
+            self._add(number, item)
+        for index in (*self._prose.values(), self._code, self._code_masked):
+            index.seal()
+
+    @classmethod
+    def from_paths(
+        cls, against: Sequence[Path], *, ngram: int = 13, math_ngram: int = 10
+    ) -> Decontaminator:
+        """Built from benchmark files or folders; none given: the default folder."""
+        items = load_benchmarks(benchmark_paths(against))
+        return cls(items, ngram=ngram, math_ngram=math_ngram)
+
+    def _add(self, number: int, item: BenchmarkItem) -> None:
+        n = self.math_ngram if item.domain == "math" else self.ngram
+        index = self._prose.setdefault(n, _GramIndex(n))
+        prose = [statement_words(item.problem)]
+        if item.domain == "math":
+            prose += [words(item.solution), words(item.tests)]
+        for tokens in prose:
+            index.add(tokens, number, MIN_GRAM_WORDS)
+            index.add(mask_numbers(tokens), number, MIN_WORDS)
+        if item.domain == "code":
+            code = [item.solution, item.tests]
+            if looks_like_code(item.problem):
+                code.append(item.problem)
+            for text in code:
+                tokens = code_tokens(text)
+                self._code.add(tokens, number)
+                if text is not item.tests:
+                    self._code_masked.add(_mask_code_numbers(tokens), number)
+        for paragraph in _statements(item.problem):
+            key = hash(tuple(mask_numbers(paragraph)))
+            self._statements.setdefault(key, []).append((number, paragraph))
+
+    def check_texts(self, texts: Iterable[_Text]) -> Hit | None:
+        """Whether the fields of one record copy an item, the most literal evidence first."""
+        texts = [t for t in texts if t.text.strip()]
+        prose = [(t.name, t.prose_words()) for t in texts if t.prose]
+        if hit := self._check_prose(prose, "ngram"):
+            return hit
+        code = [(t, code_tokens(t.text)) for t in texts if t.code]
+        if hit := self._check_code(self._code, [(t.name, c) for t, c in code], "code"):
+            return hit
+        for t in texts:
+            if t.statement and (hit := self._check_statement(t)):
+                return hit
+        masked = [(name, mask_numbers(tokens)) for name, tokens in prose]
+        changed = [m for m, (_, tokens) in zip(masked, prose, strict=True) if m[1] != tokens]
+        if hit := self._check_prose(changed, "ngram_numbers"):
+            return hit
+        masked = [(t.name, _mask_code_numbers(c)) for t, c in code if not t.tests]
+        return self._check_code(self._code_masked, masked, "code_numbers")
+
+    def _check_prose(self, fields: list[tuple[str, list[str]]], rule: Rule) -> Hit | None:
+        for n, index in self._prose.items():
+            if found := _most_shared(index, fields):
+                item, name, gram = found
+                return self._hit(item, rule, f"{n}-gram in {name}: {gram}")
+        return None
+
+    def _check_code(
+        self, index: _CodeIndex, fields: list[tuple[str, list[str]]], rule: Rule
+    ) -> Hit | None:
+        if found := index.copied(fields):
+            item, name, count, size = found
+            detail = f"{name} holds {count} of the {size} code windows of the item's code"
+            return self._hit(item, rule, detail)
+        return None
+
+    def _check_statement(self, text: _Text) -> Hit | None:
+        for statement in _statements(text.text):
+            masked = mask_numbers(statement)
+            for item, theirs in self._statements.get(hash(tuple(masked)), ()):
+                if statement == theirs:
+                    return self._hit(item, "statement", f"{text.name} is the item's statement")
+                if sum(t != NUMBER for t in masked) >= MIN_WORDS:
+                    detail = f"{text.name} is the item's statement up to numbers"
+                    return self._hit(item, "statement", detail)
+        return None
+
+    def _hit(self, number: int, rule: Rule, detail: str) -> Hit:
+        item = self.items[number]
+        return Hit(item.benchmark, item.item_id, rule, detail[:300])
+
+    def check_text(self, text: str, domain: str) -> Hit | None:
+        """Whether a statement, a solution or both in one text copy a benchmark item."""
+        code = domain != "math"
+        return self.check_texts([_Text("text", text, prose=True, code=code, statement=True)])
+
+    def check_problem(self, problem: Problem) -> Hit | None:
+        """Whether a problem's statement, reference or tests copy a benchmark item."""
+        statement = problem.problem
+        code = problem.domain == "code"
+        texts = [
+            _Text(
+                "statement", statement, prose=True, code=looks_like_code(statement), statement=True
+            ),
+            _Text("reference", problem.reference or "", prose=not code, code=code),
+        ]
+        if problem.tests is not None:
+            texts.append(_tests_text(problem.tests))
+        return self.check_texts(texts)
+
+    def check_row(self, row: Attempt | Mapping[str, Any]) -> Hit | None:
+        """Whether an exported row (or an Attempt) copies a benchmark item in what it holds.
+
+        The prose of the answer is matched as prose, its fenced code blocks as code; an answer
+        to a code problem without fences is matched both ways.
+        """
+        data = row.sft_row() if isinstance(row, Attempt) else row
+        messages = {m["role"]: m["content"] for m in data.get("messages") or ()}
+        code = data.get("domain") == "code"
+        answer = messages.get("assistant", "")
+        blocks = _FENCE.findall(answer)
+        texts = [
+            _Text("user", messages.get("user", ""), prose=True, statement=True),
+            _Text("assistant", _FENCE.sub("\n", answer), prose=True, code=code and not blocks),
+            *(_Text("assistant code", block, code=True) for block in blocks),
+            _Text("reference", data.get("reference") or "", prose=not code, code=code),
+        ]
+        if tests := data.get("tests"):
+            spec = _TEST_SPEC.validate_json(tests) if isinstance(tests, str) else tests
+            texts.append(_tests_text(_TEST_SPEC.validate_python(spec)))
+        return self.check_texts(texts)
+
+
+def _statements(text: str) -> list[tuple[str, ...]]:
+    """The statement words of the whole text and, if it has several, of each paragraph."""
+    paragraphs = _PARAGRAPH_BREAK.split(text)
+    whole = [text] if len(paragraphs) > 1 else []
+    return [s for s in (tuple(statement_words(p)) for p in whole + paragraphs) if s]
+
+
+_TEST_SPEC: TypeAdapter[Any] = TypeAdapter(TestSpec)
+
+
+def _tests_text(tests: Any) -> _Text:
+    """Tests as Python where they are (calls become asserts), else their inputs and outputs."""
+    match tests:
+        case AssertTests() | PytestTests():
+            return _Text("tests", tests.code, code=True, tests=True)
+        case CallTests():
+            calls = (
+                f"assert {tests.entry_point}({_arguments(case.args, case.kwargs)}) == "
+                f"{case.expected!r}"
+                for case in tests.cases
+            )
+            return _Text("tests", "\n".join(calls), code=True, tests=True)
+        case StdioTests():
+            cases = "\n".join(f"{c.input}\n{c.output}" for c in tests.cases)
+            return _Text("tests", cases, prose=True)
+    raise TypeError(f"not a test spec: {type(tests).__name__}")
+
+
+def _arguments(args: list[Any], kwargs: dict[str, Any]) -> str:
+    return ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """What `decontaminate_file` did: records read, kept, removed (by benchmark) and bad."""
+
+    read: int = 0
+    kept: int = 0
+    removed: int = 0
+    bad: int = 0
+    by_benchmark: dict[str, int] = field(default_factory=dict)
+
+
+def decontaminate_file(
+    in_path: Path,
+    out: Path,
+    log: Path,
+    against: Sequence[Path],
+    *,
+    ngram: int = 13,
+    math_ngram: int = 10,
+) -> Counts:
+    """Copy the JSON Lines of problems or exported rows in `in_path` that copy no benchmark item.
+
+    Survivors go to `out` as they were; each removal is a line of `log` (the record's id and
+    line, the benchmark, item, rule and detail), and so is each line that is neither a problem
+    nor a row, which is skipped and also reported on stderr.
+    """
+    checker = Decontaminator.from_paths(against, ngram=ngram, math_ngram=math_ngram)
+    counts = Counts()
+    with (
+        in_path.open("rb") as source,
+        out.open("wb") as kept,
+        log.open("w", encoding="utf-8") as removals,
+    ):
+        for number, raw in enumerate(source, 1):
+            if not raw.strip():
+                continue
+            counts.read += 1
+            try:
+                record_id, hit = _check_line(checker, number, raw)
+            except RecordError as err:
+                counts.bad += 1
+                removals.write(json.dumps({"line": number, "error": str(err)}) + "\n")
+                print(f"{in_path}: skipped {err}", file=sys.stderr)
+                continue
+            if hit is None:
+                counts.kept += 1
+                kept.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                continue
+            counts.removed += 1
+            counts.by_benchmark[hit.benchmark] = counts.by_benchmark.get(hit.benchmark, 0) + 1
+            entry = {"id": record_id, "line": number, **hit.__dict__}
+            removals.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    return counts
+
+
+def _check_line(checker: Decontaminator, number: int, raw: bytes) -> tuple[Any, Hit | None]:
+    """The record's id and its hit; a RecordError for a line that is neither problem nor row."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RecordError(f"line {number} is not JSON: {err}", record_id=None, line=number) from err
+    if isinstance(data, dict) and "messages" in data:
+        return data.get("id"), _check_row_data(checker, data, number)
+    if isinstance(data, dict) and "problem" in data:
+        problem = parse_record(Problem, data, line=number)
+        return problem.id, checker.check_problem(problem)
+    raise RecordError(
+        f"line {number} is neither a problem (field 'problem') nor a row (field 'messages')",
+        record_id=None,
+        line=number,
+    )
+
+
+def _check_row_data(checker: Decontaminator, data: dict[str, Any], number: int) -> Hit | None:
+    messages = data["messages"]
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages
+    ):
+        raise RecordError(
+            f"line {number}: field 'messages' must be a list of {{role, content}} objects",
+            record_id=None,
+            line=number,
+        )
+    try:
+        return checker.check_row(data)
+    except ValidationError as err:
+        raise RecordError(
+            f"line {number}: field 'tests' is not a test spec", record_id=None, line=number
+        ) from err
