@@ -56,3 +56,5 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/code_conformance.py
 	$(VENV)/bin/python bench/client_throughput.py
 	$(VENV)/bin/python bench/generate_throughput.py
+	$(VENV)/bin/python bench/decontamination.py
+	$(VENV)/bin/python bench/dedupe_speed.py

@@ -224,6 +224,80 @@ def _require_run_dir(run_dir: Path) -> None:
         raise click.ClickException(f"{run_dir} is not a run directory (it has no config.json)")
 
 
+@main.command(name="decontaminate")
+@click.argument(
+    "input_path", metavar="IN", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The surviving records.  [default: IN with .clean.jsonl]",
+)
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="One JSON line per removal: rule and benchmark item.  [default: IN with .removed.jsonl]",
+)
+@click.option(
+    "--against",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A benchmark file or folder (repeatable).  [default: the `benchmarks pull` folder]",
+)
+def decontaminate_command(
+    input_path: Path, output_path: Path | None, log_path: Path | None, against: tuple[Path, ...]
+) -> None:
+    """Keep the Problems or exported rows of IN (JSON Lines, .gz too) that copy no benchmark
+    item: n-gram, code-shape and statement matches, numbers substituted or not."""
+    from factory.curate.benchmarks import BenchmarkError
+    from factory.curate.decontaminate import decontaminate_file
+
+    stem = input_path.name.removesuffix(".gz").removesuffix(".jsonl")
+    output_path = output_path or input_path.with_name(f"{stem}.clean.jsonl")
+    log_path = log_path or input_path.with_name(f"{stem}.removed.jsonl")
+    try:
+        counts = decontaminate_file(input_path, output_path, log_path, list(against))
+    except BenchmarkError as err:
+        raise click.ClickException(str(err)) from err
+    by_benchmark = ", ".join(f"{n:,} {b}" for b, n in sorted(counts.by_benchmark.items()))
+    click.echo(
+        f"{counts.kept:,} of {counts.read:,} kept -> {output_path}; {counts.removed:,} removed "
+        f"({by_benchmark or 'none'}) -> {log_path}; {counts.bad:,} bad lines"
+    )
+
+
+@main.group(name="benchmarks")
+def benchmarks_group() -> None:
+    """The benchmark sets decontamination checks against."""
+
+
+@benchmarks_group.command(name="pull")
+@click.option(
+    "--to",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to put them.  [default: $FACTORY_BENCHMARKS, else "
+    "~/.cache/verified-factory/benchmarks]",
+)
+def benchmarks_pull_command(folder: Path | None) -> None:
+    """Fetch HumanEval, MBPP, GSM8K (test) and MATH-500 through `datasets` into the folder that
+    decontamination uses by default."""
+    from factory.curate.benchmarks import BenchmarkError, default_benchmark_folder, pull_benchmarks
+
+    try:
+        paths = pull_benchmarks(folder or default_benchmark_folder())
+    except BenchmarkError as err:
+        raise click.ClickException(str(err)) from err
+    for path in paths:
+        click.echo(str(path))
+
+
 @main.command(name="verifiers")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per verifier.")
 def verifiers_command(as_json: bool) -> None:

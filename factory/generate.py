@@ -12,8 +12,11 @@ from pathlib import Path
 import ray
 
 from factory.actors import generation_actor, verify_actors
-from factory.config import JobConfig
-from factory.export import ExportSummary, export_run
+from factory.config import ExportConfig, JobConfig
+from factory.curate.decontaminate import Decontaminator
+from factory.curate.dedupe import RowDeduper
+from factory.curate.removals import decontamination_note, open_decontaminator, run_removals
+from factory.export import ExportSummary, export_run, read_units
 from factory.metrics import RunMetrics
 from factory.pipeline import Driver
 from factory.prompts import Prompts, load_prompts
@@ -39,20 +42,15 @@ def generate(
 ) -> JobResult:
     """Run the job into `config.run_dir`, then export it to `RUN_DIR/export`."""
     prompts = load_prompts(config.star.prompts, config.star.hints)
+    decontaminator = open_decontaminator(config.curate.decontaminate)
     store = RunStore.open(config.run_dir, config, resume=resume)
     metrics = RunMetrics(problems_total=_count_problems(config))
     metrics.processes["driver"] = os.getpid()
     connect_ray()
-    asyncio.run(_drive(config, store, prompts, metrics, on_progress))
+    asyncio.run(_drive(config, store, prompts, metrics, decontaminator, on_progress))
     (config.run_dir / "metrics.json").write_text(json.dumps(metrics.as_json(), indent=2) + "\n")
-    summary = export_run(
-        config.run_dir,
-        config.run_dir / "export",
-        format=config.export.format,
-        shard_size=config.export.shard_size,
-        manifest=manifest_for(config, metrics.as_json()),
-        test_fraction=config.export.test_fraction,
-        preference=config.export.preference,
+    summary = _export(
+        config, config.run_dir / "export", config.export, metrics.as_json(), decontaminator
     )
     return JobResult(config.run_dir, metrics, summary)
 
@@ -61,19 +59,44 @@ def export_existing(run_dir: Path, out_dir: Path, **overrides: object) -> Export
     """`factory export`: export a run again, as its config says but for the `export` settings
     given (format, shard_size, test_fraction, preference; None keeps the config's)."""
     config = JobConfig.model_validate_json((run_dir / "config.json").read_text(encoding="utf-8"))
+    config = config.model_copy(update={"run_dir": run_dir})
     settings = config.export.model_copy(
         update={k: v for k, v in overrides.items() if v is not None}
     )
     metrics_file = run_dir / "metrics.json"
     run_metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    decontaminator = open_decontaminator(config.curate.decontaminate)
+    return _export(config, out_dir, settings, run_metrics, decontaminator)
+
+
+def _export(
+    config: JobConfig,
+    out_dir: Path,
+    settings: ExportConfig,
+    run_metrics: dict[str, object],
+    decontaminator: Decontaminator | None,
+) -> ExportSummary:
+    """Curate the run's committed units and export what survives."""
+    manifest = manifest_for(config, run_metrics)
+    manifest["decontamination"] = decontamination_note(config.curate.decontaminate, decontaminator)
+    deduper = RowDeduper(config.curate.dedupe.near_threshold)
+    seeded = deduper.seed_from_exports(config.curate.dedupe.against)
+    removals = run_removals(read_units(config.run_dir), decontaminator, deduper)
+    manifest["dedupe"] = {
+        "near_threshold": config.curate.dedupe.near_threshold,
+        "against": [str(path) for path in config.curate.dedupe.against],
+        "rows_seeded_from_earlier_exports": seeded,
+        "repeated_problems": len(deduper.repeated_problems),
+    }
     return export_run(
-        run_dir,
+        config.run_dir,
         out_dir,
         format=settings.format,
         shard_size=settings.shard_size,
-        manifest=manifest_for(config, run_metrics),
+        manifest=manifest,
         test_fraction=settings.test_fraction,
         preference=settings.preference,
+        removals=removals,
     )
 
 
@@ -93,6 +116,7 @@ async def _drive(
     store: RunStore,
     prompts: Prompts,
     metrics: RunMetrics,
+    decontaminator: Decontaminator | None,
     on_progress: Callable[[RunMetrics], None] | None,
 ) -> None:
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
@@ -103,7 +127,7 @@ async def _drive(
         metrics,
     )
     generator = generation_actor(config)
-    driver = Driver(config, store, prompts, metrics, generator, verifiers)
+    driver = Driver(config, store, prompts, metrics, generator, verifiers, decontaminator)
     ticker = asyncio.create_task(_tick(metrics, on_progress)) if on_progress else None
     try:
         await verifiers.start()

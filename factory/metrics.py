@@ -31,6 +31,7 @@ class RunMetrics:
     kept: int = 0
     kept_rationalized: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    decontaminated: int = 0  # problems left out at the source, before any model call
     verified_on_node: Counter[str] = field(default_factory=Counter)
     processes: dict[str, int] = field(default_factory=dict)
 
@@ -55,7 +56,9 @@ class RunMetrics:
         self.problems_done += problems
         solved = set()
         for record in records:
-            if isinstance(record, ProblemError):
+            if isinstance(record, ProblemError) and record.removal is not None:
+                self.decontaminated += 1
+            elif isinstance(record, ProblemError):
                 self.errors[record.stage] += 1
             elif record.kept:
                 self.kept += 1
@@ -112,6 +115,7 @@ class RunMetrics:
                 for name, counts in sorted(self.verdicts.items())
             },
             "kept": {"rows": self.kept, "rationalized": self.kept_rationalized},
+            "decontaminated_problems": self.decontaminated,
             "errors": dict(self.errors),
             "verified_on_node": dict(self.verified_on_node),
             "peak_rss_mib": _peak_rss_mib(self.processes),

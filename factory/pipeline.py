@@ -19,6 +19,8 @@ import ray
 from ray.exceptions import RayActorError, RayTaskError
 
 from factory.config import JobConfig
+from factory.curate.decontaminate import Decontaminator
+from factory.curate.removals import contaminated
 from factory.metrics import RunMetrics
 from factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
 from factory.prompts import Prompts
@@ -52,6 +54,7 @@ class Driver:
         metrics: RunMetrics,
         generator: ray.actor.ActorHandle,
         verifiers: VerifierPool,
+        decontaminator: Decontaminator | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -59,6 +62,7 @@ class Driver:
         self.metrics = metrics
         self.generator = generator
         self.verifiers = verifiers
+        self.decontaminator = decontaminator
         self._generating = asyncio.Semaphore(1)  # sized in run()
 
     async def run(self, on_progress: Callable[[RunMetrics], None] | None = None) -> None:
@@ -111,7 +115,8 @@ class Driver:
         return max(2, math.ceil(2 * self.config.model.max_concurrency / per_unit))
 
     def _items(self) -> Iterator[Item]:
-        """The source's problems; bad records and repeated ids as errors naming them."""
+        """The source's problems; bad records, repeated ids and problems that copy a benchmark
+        as errors naming them."""
         seen: set[str] = set()
         for item in read_source(self.config.source):
             if isinstance(item, RecordError):
@@ -132,7 +137,8 @@ class Driver:
                 )
             else:
                 seen.add(item.id)
-                yield item
+                hit = self.decontaminator and self.decontaminator.check_problem(item)
+                yield contaminated(item.id, hit) if hit else item
 
     async def _unit(self, unit: int, items: list[Item], count: int) -> None:
         problems = [item for item in items if isinstance(item, Problem)]

@@ -64,6 +64,9 @@ class ProblemError(BaseModel):
     stage: Stage
     kind: str
     message: str
+    removal: dict[str, str] | None = Field(
+        default=None, description="curation's record, when the problem was left out on purpose"
+    )
 
 
 RETRYABLE_MODEL_FAILURES = frozenset(

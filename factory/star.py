@@ -8,9 +8,8 @@ hinted one. Up to `keep` verified, distinct rationales are kept, unhinted ones f
 
 from __future__ import annotations
 
-import re
-
 from factory.config import ModelConfig
+from factory.curate.distinct import choose_distinct
 from factory.models.base import ChatRequest, Completion, Message
 from factory.prompts import Prompts
 from factory.records import Candidate, Problem, Verdict
@@ -75,7 +74,7 @@ def attempt_for(
             Message(role="assistant", content=completion.text),
         ),
         reference=problem.reference,
-        tests=problem.tests.model_dump_json(exclude_none=True) if problem.tests else None,
+        tests=problem.tests.model_dump_json() if problem.tests else None,
         rationalized=hinted,
         kept=False,
         verdict=verdict,
@@ -85,22 +84,6 @@ def attempt_for(
 
 
 def mark_kept(attempts: list[Attempt], keep: int) -> list[Attempt]:
-    """The attempts with up to `keep` accepted, distinct ones marked kept (unhinted first)."""
-    chosen: set[str] = set()
-    seen: set[str] = set()
-    for attempt in sorted(attempts, key=lambda a: a.rationalized):  # stable: sample order
-        if len(chosen) == keep:
-            break
-        if not attempt.verdict.accepted:
-            continue
-        text = _normalized(attempt.messages[1].content)
-        if text in seen:
-            continue
-        seen.add(text)
-        chosen.add(attempt.id)
+    """The attempts with up to `keep` accepted ones of distinct reasoning marked kept."""
+    chosen = choose_distinct(attempts, keep)
     return [a.model_copy(update={"kept": a.id in chosen}) for a in attempts]
-
-
-def _normalized(text: str) -> str:
-    """Responses that differ only in white space are one rationale."""
-    return re.sub(r"\s+", " ", text).strip()

@@ -46,10 +46,13 @@ def sum_problems(path: Path, count: int) -> list[dict[str, Any]]:
     return problems
 
 
-def sums_job(tmp_path: Path, base_url: str, *, max_concurrency: int, unit_size: int) -> JobConfig:
+def sums_job(
+    tmp_path: Path, base_url: str, *, max_concurrency: int, unit_size: int, **sections: Any
+) -> JobConfig:
     """A job of the `sums.jsonl` problems in `tmp_path`, two samples each, from `base_url`."""
     return job_config(
         tmp_path,
+        **sections,
         source={"files": [str(tmp_path / "sums.jsonl")]},
         model={
             "backend": "openai",

@@ -26,9 +26,11 @@ import os
 import random
 import re
 import textwrap
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from factory.prompts import load_prompts
 from factory.records import AssertTests, Problem
 from factory.sources.code_problems import generate_code
 from factory.sources.math_problems import generate_math
@@ -41,6 +43,7 @@ SHARED_BENCHMARKS = Path(
 )
 HUMANEVAL = SHARED_BENCHMARKS / "HumanEval.jsonl.gz"
 MBPP = SHARED_BENCHMARKS / "mbpp.jsonl"
+_PROMPTS = load_prompts({}, {})
 
 
 def humaneval_problems() -> list[Problem]:
@@ -145,7 +148,9 @@ _NEW_NAMES += ("kelp", "lark", "moss", "nectar", "opal", "prism", "quill", "reef
 def _defined_names(code: str) -> set[str]:
     """Functions, parameters and variables the code defines (ast; a regex where it won't parse)."""
     try:
-        tree = ast.parse(code)
+        with warnings.catch_warnings():  # MBPP's regular expressions have invalid escapes
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
     except SyntaxError:
         return set(re.findall(r"def\s+(\w+)", code))
     names = set()
@@ -256,3 +261,25 @@ def planted(seed: int = 0) -> dict[str, list[Problem]]:
     originals = humaneval_problems() + mbpp_problems()
     rng = random.Random(seed)
     return {kind: [make(p, rng) for p in originals] for kind, make in KINDS.items()}
+
+
+def as_row(problem: Problem) -> dict[str, object]:
+    """The exported row a run would make of the problem, answered with its reference."""
+    code = problem.problem + (problem.reference or "") if _is_code(problem.problem) else None
+    solution = code or problem.reference or ""
+    answer = f"The task asks for a short function.\n\n```python\n{solution.strip()}\n```\n"
+    return {
+        "messages": [
+            {"role": "user", "content": _PROMPTS.prompt(problem)},
+            {"role": "assistant", "content": answer},
+        ],
+        "id": f"{problem.id}/0",
+        "problem_id": problem.id,
+        "domain": problem.domain,
+        "source": problem.source,
+        "verifier": problem.domain,
+        "rationalized": False,
+        "model": "planted",
+        "reference": problem.reference,
+        "tests": problem.tests.model_dump_json() if problem.tests else None,
+    }

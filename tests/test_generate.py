@@ -23,10 +23,14 @@ from generation_support import (
     sums_job,
 )
 from model_server import ModelServer
+from planted_contamination import HUMANEVAL, MBPP
 
 from factory.generate import generate
 from factory.pipeline import JobFailed
+from factory.records import Candidate
 from factory.run_store import RunDirError
+from factory.verify import judge_candidates
+from verifiers.registry import Registry
 
 ray = pytest.importorskip("ray")
 
@@ -42,7 +46,9 @@ def ray_session() -> object:
     ray.shutdown()
 
 
-def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_path: Path) -> None:
+def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = job_config(
         tmp_path,
         # Three code problems: the formats assert, call and stdio; pytest-format tests need the
@@ -76,6 +82,10 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_pa
 
     rows = exported_rows(config.run_dir / "export")
     assert len(rows) == len(kept) == result.export.rows
+    # The contract's promise: an exported row fed back to the verifiers is accepted again.
+    monkeypatch.setenv("FACTORY_SANDBOX_BACKEND", "process")
+    again_judged = judge_candidates(Registry(), [_candidate(row) for row in rows])
+    assert [v.status for v in again_judged] == ["accepted"] * len(rows), again_judged
     assert {r["domain"] for r in rows} == {"math", "code"}
     assert len({r["id"] for r in rows}) == len(rows)
     plain_prompt = {a.problem_id: a.messages[0].content for a in attempts}
@@ -248,6 +258,19 @@ def test_a_job_killed_with_sigkill_resumes_without_duplicates_or_rebought_comple
     assert result.metrics.completions_reused == stored_unfinished
 
 
+def _candidate(row: dict) -> Candidate:
+    """An exported row as `factory verify` reads it back."""
+    return Candidate(
+        id=row["id"],
+        domain=row["domain"],
+        problem=row["messages"][0]["content"],
+        response=row["messages"][1]["content"],
+        reference=row["reference"],
+        tests=row["tests"],
+        verifier=row["verifier"],
+    )
+
+
 def _lines(files: Iterable[Path]) -> int:
     return sum(len(p.read_bytes().splitlines()) for p in files)
 
@@ -300,3 +323,40 @@ def _processes(title: str) -> list[int]:
         if cmdline.startswith(title.encode()):
             found.append(int(entry.name))
     return found
+
+
+def test_a_problem_copied_from_a_benchmark_is_left_out_before_any_model_call(
+    tmp_path: Path,
+) -> None:
+    problems = sum_problems(tmp_path / "sums.jsonl", 4)
+    mbpp = json.loads(MBPP.read_text().splitlines()[10])
+    leaked = {"id": "leaked", "domain": "code", "problem": "  " + mbpp["text"].upper() + " "}
+    with (tmp_path / "sums.jsonl").open("a") as out:
+        out.write(json.dumps(leaked) + "\n")
+    prompts: list[str] = []
+
+    def record(request: dict) -> None:
+        prompts.append(request["messages"][-1]["content"])
+
+    with ModelServer(faults=record, responder=solve_sum) as server:
+        against = [str(MBPP), str(HUMANEVAL)]
+        config = sums_job(
+            tmp_path,
+            server.base_url,
+            max_concurrency=4,
+            unit_size=5,
+            curate={"decontaminate": {"against": against}},
+        )
+        generate(config)
+
+    assert len(prompts) == 2 * len(problems) and not any("LEAKED" in p.upper() for p in prompts)
+    assert not any(mbpp["text"][:40].lower() in p.lower() for p in prompts)
+    _, errors = run_records(config.run_dir)
+    (error,) = errors
+    assert error.kind == "contaminated" and error.problem_id == "leaked"
+    assert error.removal["benchmark"] == "mbpp" and error.removal["item_id"] == str(mbpp["task_id"])
+    export = config.run_dir / "export"
+    removals = [json.loads(line) for line in (export / "removals.jsonl").read_text().splitlines()]
+    assert [r["record_id"] for r in removals] == ["leaked"]
+    manifest = json.loads((export / "manifest.json").read_text())
+    assert manifest["decontamination"]["enabled"] and manifest["decontamination"]["items"] > 1000

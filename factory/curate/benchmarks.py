@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ Domain = Literal["code", "math"]
 
 class BenchmarkError(ValueError):
     """A benchmark that cannot be read or fetched; the message says which and what to do."""
+
+
+class UnknownBenchmark(BenchmarkError):
+    """A file whose fields are none of the known benchmarks'."""
 
 
 @dataclass(frozen=True)
@@ -37,32 +42,32 @@ class BenchmarkItem:
 
 @dataclass(frozen=True)
 class Schema:
-    """How one published benchmark names its fields; `required` decides that a file is one."""
+    """How one published benchmark names its fields.
+
+    A file is one when it has the problem field and, for code, the solution field too: a math
+    benchmark may come without solutions (a MATH-500 variant with `answer` only).
+    """
 
     name: str
     domain: Domain
     problem: str
     solution: str
     tests: str | None = None
-    required: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return (self.problem, self.solution) if self.domain == "code" else (self.problem,)
 
     def matches(self, fields: set[str]) -> bool:
         return set(self.required) <= fields
 
 
 SCHEMAS = (
-    Schema(
-        "HumanEval",
-        "code",
-        "prompt",
-        "canonical_solution",
-        "test",
-        ("prompt", "canonical_solution"),
-    ),
-    Schema("MBPP", "code", "text", "code", "test_list", ("text", "code")),
-    Schema("MBPP (sanitized)", "code", "prompt", "code", "test_list", ("prompt", "code")),
-    Schema("MATH", "math", "problem", "solution", None, ("problem",)),
-    Schema("GSM8K", "math", "question", "answer", None, ("question",)),
+    Schema("HumanEval", "code", "prompt", "canonical_solution", "test"),
+    Schema("MBPP", "code", "text", "code", "test_list"),
+    Schema("MBPP (sanitized)", "code", "prompt", "code", "test_list"),
+    Schema("MATH", "math", "problem", "solution"),
+    Schema("GSM8K", "math", "question", "answer"),
 )
 """First match wins: HumanEval before the MBPP variant that also has `prompt`."""
 
@@ -74,7 +79,10 @@ def load_benchmarks(paths: Sequence[Path]) -> list[BenchmarkItem]:
     """Every item of every benchmark file or folder in `paths`, in order."""
     items: list[BenchmarkItem] = []
     for path in paths:
-        items.extend(_load_path(Path(path)))
+        loaded = list(_load_path(Path(path)))
+        if not loaded:
+            raise BenchmarkError(f"benchmark {path} holds no items")
+        items += loaded
     return items
 
 
@@ -82,7 +90,13 @@ def _load_path(path: Path) -> Iterator[BenchmarkItem]:
     if path.is_dir():
         yield from _load_folder(path)
     elif path.is_file():
-        yield from _items(path, _benchmark_name(path), _read_file(path))
+        try:
+            records = _read_file(path)
+        except BenchmarkError:
+            raise
+        except (OSError, ValueError) as err:  # a broken gzip or Parquet file, a bad encoding
+            raise BenchmarkError(f"cannot read benchmark {path}: {err}") from err
+        yield from _items(path, _benchmark_name(path), records)
     else:
         raise BenchmarkError(f"benchmark {path} does not exist")
 
@@ -100,7 +114,12 @@ def _load_folder(folder: Path) -> Iterator[BenchmarkItem]:
         return
     for entry in sorted(folder.iterdir()):
         if entry.is_dir() or entry.name.endswith(_FILE_SUFFIXES):
-            yield from _load_path(entry)
+            try:
+                yield from _load_path(entry)
+            except UnknownBenchmark as err:
+                # A folder may hold other data beside its benchmarks; a file named on its own
+                # must be one.
+                sys.stderr.write(f"warning: skipped {err}\n")
 
 
 def _benchmark_name(path: Path) -> str:
@@ -156,7 +175,7 @@ def _items(path: Path, name: str, records: list[dict[str, Any]]) -> Iterator[Ben
     schema = next((s for s in SCHEMAS if s.matches(fields)), None)
     if schema is None:
         known = "; ".join(f"{s.name}: {' + '.join(s.required)}" for s in SCHEMAS)
-        raise BenchmarkError(
+        raise UnknownBenchmark(
             f"{path} is not a benchmark this knows: its fields are {', '.join(sorted(fields))}; "
             f"expected one of {known}"
         )

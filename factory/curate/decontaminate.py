@@ -1,27 +1,35 @@
 """Decontamination: find the problems and rows that copy a public benchmark item, and drop them.
 
-Every text is looked at through a few views, each an index of hashed token sequences built once
-from the benchmark items, so a check is a handful of set look-ups:
+Every record is looked at through a few views, each an index of hashed token sequences built once
+from the benchmark items, so that checking a record is a handful of set look-ups. The rules, in
+the order they are tried (the first that matches names the item):
 
-- `ngram`: a word n-gram (13 words; 10 for math) shared with an item. Words are runs of letters
-  or of digits, lower-cased after NFKC, so whitespace, punctuation and identifier style
-  (`snake_case` is three words) do not matter.
-- `code`: a run of `CODE_NGRAM` Python tokens shared with an item's code, after each identifier
-  that is not a keyword, builtin or attribute is replaced by the distance back to its previous
-  occurrence (Baker's parameterised matching). Consistently renamed functions and variables give
-  the same tokens, wherever the copy starts. Comments are dropped, strings and numbers kept.
-- `statement`: a statement (or a paragraph of one) equal to an item's after the opening
-  instruction ("Write a python function to", "Implement a function that", ...) is cut off. The
-  short statements (an MBPP task is often under 13 words) that no n-gram can catch.
-- `ngram_numbers` and the statement rule with numbers: the same after every run of numbers
-  becomes one placeholder, to catch copies with substituted literals. A masked n-gram must keep
-  `MIN_WORDS` words and a masked statement `MIN_WORDS` words, so that a bare template such as
-  "solve for x: N x + N = N" is not a copy of every linear equation.
+- `ngram`: prose (a statement, a math solution, the prose of an answer) shares a word n-gram
+  with an item: 13 words, 10 for a math item. Words are runs of letters or of digits, lower-cased
+  after NFKC, so whitespace, punctuation and identifier style (`snake_case` is two words) do not
+  matter, and the instruction a statement opens with ("Write a python function to") is cut off:
+  it is in half of MBPP and says nothing of the task.
+- `code`: code (a solution, tests, a fenced block, a Python statement) holds at least half of the
+  windows of `CODE_NGRAM` Python tokens of one of an item's code texts, and `MIN_CODE_WINDOWS` of
+  them. Each identifier that is not a keyword, builtin or attribute becomes the distance back to
+  its previous occurrence (Baker's parameterised matching), so a consistent renaming changes
+  nothing; comments go, strings (their words) and numbers stay.
+- `statement`: a statement, or a paragraph of one, is an item's statement word for word once
+  both lose their opening instruction: the short statements (an MBPP task is often under 13 words)
+  that no n-gram catches.
+- `ngram_numbers`, `code_numbers` and `statement` again: the same with numbers as one
+  placeholder, to catch copies with substituted literals. The prose must keep `MIN_WORDS` words
+  (so "solve for x: N x + N = N" is not a copy of every linear equation); tests are left out of
+  the code view, where without their numbers they are only a shape.
+
+An n-gram or window that `COMMON_ITEMS` items share is boilerplate (a test harness, a nested loop,
+an input list that MBPP reuses) and is not evidence of any of them.
 """
 
 from __future__ import annotations
 
 import builtins
+import gzip
 import json
 import keyword
 import re
@@ -29,7 +37,7 @@ import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import accumulate
 from pathlib import Path
 from typing import Any, Literal
@@ -54,15 +62,15 @@ Rule = Literal["ngram", "code", "statement", "ngram_numbers", "code_numbers"]
 CODE_NGRAM = 12
 """Python tokens in a code window: about a line."""
 CODE_SHARE = 0.5
-"""Share of an item's code windows a record must hold to copy it."""
+"""Share of the windows of an item's code text a record must hold to copy it."""
 MIN_CODE_WINDOWS = 8
-"""Windows a record must share with an item's code: `return a + b` is nobody's."""
+"""Windows a record must share with an item's code text: `return a + b` is nobody's."""
 MIN_GRAM_WORDS = 3
-"""Words an n-gram needs: a run of numbers alone (`0 1 2 3 ...`) is in many tests."""
+"""Words (not numbers) a word n-gram needs: a run of numbers (`0 1 2 3 ...`) is in many tests."""
 MIN_WORDS = 8
+"""Words (not numbers) a number-masked n-gram or statement needs."""
 COMMON_ITEMS = 3
 """Items that share an n-gram for it to be boilerplate rather than evidence."""
-"""Words (not numbers) a number-masked n-gram or statement must keep to count."""
 NUMBER = "<n>"
 
 
@@ -86,16 +94,12 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
 
 
+_NUMBER_RUN = re.compile(r"\b\d+(?: \d+)*\b")
+
+
 def mask_numbers(tokens: Sequence[str]) -> list[str]:
     """Every run of number tokens as one placeholder (`1.5, 2` is three tokens, then one)."""
-    masked: list[str] = []
-    for token in tokens:
-        if token.isdigit():
-            if masked and masked[-1] == NUMBER:
-                continue
-            token = NUMBER
-        masked.append(token)
-    return masked
+    return _NUMBER_RUN.sub(NUMBER, " ".join(tokens)).split()
 
 
 def _mask_code_numbers(tokens: list[str]) -> list[str]:
@@ -103,14 +107,14 @@ def _mask_code_numbers(tokens: list[str]) -> list[str]:
 
 
 _CODE_TOKEN = re.compile(
-    r"""(?P<comment>\#[^\n]*)
-    |(?P<string>[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''
-        |"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
-    |(?P<number>\d[\w.]*)
-    |(?P<name>[^\W\d]\w*)
-    |(?P<op>\*\*=?|//=?|->|:=|<<=?|>>=?|[-+*/%@&|^<>=!]=|\S)""",
+    r"""\#[^\n]*
+    |[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')
+    |\d[\w.]*
+    |[^\W\d]\w*
+    |\*\*=?|//=?|->|:=|<<=?|>>=?|[-+*/%@&|^<>=!]=|\S""",
     re.VERBOSE,
 )
+"""A comment, a string, a number, a name or an operator: the first character tells which."""
 _KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 
 
@@ -122,18 +126,20 @@ def code_tokens(code: str) -> list[str]:
     """
     tokens: list[str] = []
     last: dict[str, int] = {}
-    for match in _CODE_TOKEN.finditer(code):
-        kind, text = match.lastgroup, match.group()
-        if kind == "comment":
+    after_dot = False
+    for text in _CODE_TOKEN.findall(code):
+        first = text[0]
+        if first == "#":
             continue
-        if kind == "string":
+        if text[-1] in "'\"":
             text = "'" + " ".join(_WORD.findall(text.lstrip("rRbBuUfF")))
-        elif kind == "name" and text not in _KEPT_NAMES and not (tokens and tokens[-1] == "."):
+        elif (first.isalpha() or first == "_") and text not in _KEPT_NAMES and not after_dot:
             position = len(tokens)
             previous = last.get(text)
             last[text] = position
             distance = position - previous if previous is not None else 0
             text = f"@{distance}" if 0 < distance <= CODE_NGRAM else "@"
+        after_dot = text == "."
         tokens.append(text)
     return tokens
 
@@ -233,7 +239,8 @@ class _CodeIndex:
     """Windows of code tokens of the items' code texts, and how many each text has.
 
     A text of an item is copied when `CODE_SHARE` of its windows are in the record's code: a
-    renamed copy shares nearly all, a solution that only uses the same idioms a few.
+    renamed copy shares nearly all, a solution that only uses the same idioms a few. Boilerplate
+    here is a window that `COMMON_ITEMS` texts share.
     """
 
     windows: _GramIndex = field(default_factory=lambda: _GramIndex(CODE_NGRAM))
@@ -241,8 +248,9 @@ class _CodeIndex:
     sizes: list[int] = field(default_factory=list)  # text number -> windows kept
 
     def add(self, tokens: list[str], item: int) -> None:
-        self.windows.add(tokens, len(self.owners))
-        self.owners.append(item)
+        if len(tokens) >= CODE_NGRAM:
+            self.windows.add(tokens, len(self.owners))
+            self.owners.append(item)
 
     def seal(self) -> None:
         self.windows.seal()
@@ -310,6 +318,14 @@ class Decontaminator:
         for index in (*self._prose.values(), self._code, self._code_masked):
             index.seal()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Only the items travel (to a Ray worker): n-grams are keyed by `hash`, which differs
+        from one process to the next, so the receiver builds its own index."""
+        return {"items": self.items, "ngram": self.ngram, "math_ngram": self.math_ngram}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["items"], ngram=state["ngram"], math_ngram=state["math_ngram"])
+
     @classmethod
     def from_paths(
         cls, against: Sequence[Path], *, ngram: int = 13, math_ngram: int = 10
@@ -328,29 +344,28 @@ class Decontaminator:
             index.add(tokens, number, MIN_GRAM_WORDS)
             index.add(mask_numbers(tokens), number, MIN_WORDS)
         if item.domain == "code":
-            code = [item.solution, item.tests]
-            if looks_like_code(item.problem):
-                code.append(item.problem)
-            for text in code:
+            programs = [item.solution, item.problem if looks_like_code(item.problem) else ""]
+            for text in programs:
                 tokens = code_tokens(text)
                 self._code.add(tokens, number)
-                if text is not item.tests:
-                    self._code_masked.add(_mask_code_numbers(tokens), number)
-        for paragraph in _statements(item.problem):
-            key = hash(tuple(mask_numbers(paragraph)))
-            self._statements.setdefault(key, []).append((number, paragraph))
+                self._code_masked.add(_mask_code_numbers(tokens), number)
+            self._code.add(code_tokens(item.tests), number)
+        if statement := tuple(statement_words(item.problem)):
+            key = hash(tuple(mask_numbers(statement)))
+            self._statements.setdefault(key, []).append((number, statement))
 
-    def check_texts(self, texts: Iterable[_Text]) -> Hit | None:
+    def _check_fields(self, texts: Iterable[_Text]) -> Hit | None:
         """Whether the fields of one record copy an item, the most literal evidence first."""
         texts = [t for t in texts if t.text.strip()]
-        prose = [(t.name, t.prose_words()) for t in texts if t.prose]
+        words_of = {t.name: t.prose_words() for t in texts if t.prose}
+        prose = list(words_of.items())
         if hit := self._check_prose(prose, "ngram"):
             return hit
         code = [(t, code_tokens(t.text)) for t in texts if t.code]
         if hit := self._check_code(self._code, [(t.name, c) for t, c in code], "code"):
             return hit
         for t in texts:
-            if t.statement and (hit := self._check_statement(t)):
+            if t.statement and (hit := self._check_statement(t, words_of[t.name])):
                 return hit
         masked = [(name, mask_numbers(tokens)) for name, tokens in prose]
         changed = [m for m, (_, tokens) in zip(masked, prose, strict=True) if m[1] != tokens]
@@ -375,8 +390,12 @@ class Decontaminator:
             return self._hit(item, rule, detail)
         return None
 
-    def _check_statement(self, text: _Text) -> Hit | None:
-        for statement in _statements(text.text):
+    def _check_statement(self, text: _Text, whole: list[str]) -> Hit | None:
+        paragraphs = _PARAGRAPH_BREAK.split(text.text)
+        statements = [tuple(whole)]
+        if len(paragraphs) > 1:  # a row's prompt: the template's instruction, then the statement
+            statements += [tuple(statement_words(p)) for p in paragraphs]
+        for statement in statements:
             masked = mask_numbers(statement)
             for item, theirs in self._statements.get(hash(tuple(masked)), ()):
                 if statement == theirs:
@@ -392,8 +411,8 @@ class Decontaminator:
 
     def check_text(self, text: str, domain: str) -> Hit | None:
         """Whether a statement, a solution or both in one text copy a benchmark item."""
-        code = domain != "math"
-        return self.check_texts([_Text("text", text, prose=True, code=code, statement=True)])
+        code = domain == "code"
+        return self._check_fields([_Text("text", text, prose=True, code=code, statement=True)])
 
     def check_problem(self, problem: Problem) -> Hit | None:
         """Whether a problem's statement, reference or tests copy a benchmark item."""
@@ -407,7 +426,7 @@ class Decontaminator:
         ]
         if problem.tests is not None:
             texts.append(_tests_text(problem.tests))
-        return self.check_texts(texts)
+        return self._check_fields(texts)
 
     def check_row(self, row: Attempt | Mapping[str, Any]) -> Hit | None:
         """Whether an exported row (or an Attempt) copies a benchmark item in what it holds.
@@ -418,25 +437,20 @@ class Decontaminator:
         data = row.sft_row() if isinstance(row, Attempt) else row
         messages = {m["role"]: m["content"] for m in data.get("messages") or ()}
         code = data.get("domain") == "code"
-        answer = messages.get("assistant", "")
+        user, answer = messages.get("user", ""), messages.get("assistant", "")
         blocks = _FENCE.findall(answer)
         texts = [
-            _Text("user", messages.get("user", ""), prose=True, statement=True),
+            _Text("user", user, prose=True, code=looks_like_code(user), statement=True),
             _Text("assistant", _FENCE.sub("\n", answer), prose=True, code=code and not blocks),
             *(_Text("assistant code", block, code=True) for block in blocks),
             _Text("reference", data.get("reference") or "", prose=not code, code=code),
         ]
-        if tests := data.get("tests"):
-            spec = _TEST_SPEC.validate_json(tests) if isinstance(tests, str) else tests
-            texts.append(_tests_text(_TEST_SPEC.validate_python(spec)))
-        return self.check_texts(texts)
-
-
-def _statements(text: str) -> list[tuple[str, ...]]:
-    """The statement words of the whole text and, if it has several, of each paragraph."""
-    paragraphs = _PARAGRAPH_BREAK.split(text)
-    whole = [text] if len(paragraphs) > 1 else []
-    return [s for s in (tuple(statement_words(p)) for p in whole + paragraphs) if s]
+        if tests := data.get("tests"):  # JSON text in an exported row
+            spec = (
+                _TEST_SPEC.validate_json if isinstance(tests, str) else _TEST_SPEC.validate_python
+            )
+            texts.append(_tests_text(spec(tests)))
+        return self._check_fields(texts)
 
 
 _TEST_SPEC: TypeAdapter[Any] = TypeAdapter(TestSpec)
@@ -487,7 +501,7 @@ def decontaminate_file(
     ngram: int = 13,
     math_ngram: int = 10,
 ) -> Counts:
-    """Copy the JSON Lines of problems or exported rows in `in_path` that copy no benchmark item.
+    """Copy the JSON Lines (.gz too) of problems or exported rows in `in_path` that copy no item.
 
     Survivors go to `out` as they were; each removal is a line of `log` (the record's id and
     line, the benchmark, item, rule and detail), and so is each line that is neither a problem
@@ -495,8 +509,9 @@ def decontaminate_file(
     """
     checker = Decontaminator.from_paths(against, ngram=ngram, math_ngram=math_ngram)
     counts = Counts()
+    opener = gzip.open if in_path.suffix == ".gz" else open
     with (
-        in_path.open("rb") as source,
+        opener(in_path, "rb") as source,
         out.open("wb") as kept,
         log.open("w", encoding="utf-8") as removals,
     ):
@@ -517,7 +532,7 @@ def decontaminate_file(
                 continue
             counts.removed += 1
             counts.by_benchmark[hit.benchmark] = counts.by_benchmark.get(hit.benchmark, 0) + 1
-            entry = {"id": record_id, "line": number, **hit.__dict__}
+            entry = {"id": record_id, "line": number, **asdict(hit)}
             removals.write(json.dumps(entry, ensure_ascii=False) + "\n")
     return counts
 
@@ -543,7 +558,8 @@ def _check_line(checker: Decontaminator, number: int, raw: bytes) -> tuple[Any, 
 def _check_row_data(checker: Decontaminator, data: dict[str, Any], number: int) -> Hit | None:
     messages = data["messages"]
     if not isinstance(messages, list) or not all(
-        isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+        for m in messages
     ):
         raise RecordError(
             f"line {number}: field 'messages' must be a list of {{role, content}} objects",

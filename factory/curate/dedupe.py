@@ -4,36 +4,38 @@ A text is read as tokens: lower-cased runs of word characters and runs of punctu
 white space and the spacing around punctuation never make two texts different.
 
 - exact: equal token sequences (a 128-bit BLAKE2 hash of them).
-- near: the sets of 5-token shingles have a Jaccard similarity of at least the threshold (pairs
-  found with MinHash LSH from `datasketch`, 128 permutations, then measured exactly), the texts
-  hold the same numbers in the same order, and no word or short run of words (up to
-  `SUBSTITUTION_TOKENS`) of one stands in the place of another in the other.
+- near: the sets of 5-token shingles have a Jaccard similarity of at least the threshold, the
+  texts hold the same literals in the same order (numbers, formulas `$...$` `\\(...\\)`
+  `\\[...\\]`, code spans and short quoted strings, white space aside), and no run of up to
+  `SUBSTITUTION_TOKENS` tokens of one stands where another run stands in the other.
 
 Near duplicates are copies that drifted: reformatted, a prefix or a closing sentence added or
-dropped, a passage reworded. A template makes new problems another way, by putting other numbers
-or words in the same places ("smallest" for "largest", "Mei" for "Maya", `' '` for `','`, 9 for 7),
-and that gives a Jaccard similarity of 0.9 and more on a long statement: so a changed number, or a
-word put in place of another, makes another problem (or rationale), however much text the two
-share. The price: a copy that swaps a word for a synonym is not found.
+dropped, a passage reworded. A template makes new problems another way: it puts other numbers,
+formulas, quoted strings or words in the same places (9 for 7, `x^2 - 1` for `x^2 - x - 1`,
+`' '` for `','`, "smallest" for "largest", "Mei" for "Maya"), which on a long statement still
+leaves a Jaccard similarity of 0.9 and more. So a changed literal or a word put in place of another
+makes another problem (or rationale), however much text the two share: none of the 23,865
+distinct problems the built-in generators make from 20 seeds is a duplicate of another. The price:
+a copy that swaps a word for a synonym is not found.
 
 Five tokens a shingle: a shingle then spans a formula or a clause, so texts that merely share
-vocabulary and phrasing (the problems of one generator, behind the same prompt) stay apart, and
-an edit costs at most five shingles, so a reformatted or extended copy of a paragraph stays above
-the threshold.
+vocabulary and phrasing (the problems of one generator, behind the same prompt) stay apart, and an
+edit costs at most five shingles, so a reformatted or extended copy of a paragraph stays above the
+threshold.
 
 The policy over a run's kept rows (`RowDeduper`):
 
 - a problem (the user message of its first row) is checked against every earlier problem of its
-  domain: the earlier exports' (`seed_from_exports`), then the run's, in order. A repeated problem
-  keeps its first occurrence's rows only: every row of the repeat is dropped, and the repeat is
-  reported (`RowDeduper.repeated_problems`). So no problem holds more than `solve.keep`
-  rationales across runs and sources, and none gets twice the weight.
-- a row of a new problem is dropped when its rationale duplicates an earlier row of the same
-  problem: problem and rationale both repeat. A rationale shared by two different problems is
-  kept: the problems differ, so the rows do too.
-
-An earlier export's problems are all the policy needs of it: its rows' rationales belong to
-problems whose repeats are dropped whole.
+  domain: the earlier exports' (`seed_from_exports`), then the run's, in order, through a
+  `Deduper`: candidates from MinHash LSH (`datasketch`, 128 permutations), then the rules above.
+  A repeated problem keeps its first occurrence's rows only: every row of the repeat is dropped,
+  and the repeat is reported (`RowDeduper.repeated_problems`). So no problem holds more than
+  `solve.keep` rationales across runs and sources, and none gets twice the weight.
+- a row of a new problem is dropped when its rationale duplicates one of the problem's earlier
+  rows: problem and rationale both repeat. A problem holds a handful of rows, so they are
+  compared pairwise, with no index. A rationale shared by two different problems is kept: the
+  problems differ, so the rows do too; and an earlier export's rows need not be seen for this,
+  as their problems' repeats are dropped whole.
 """
 
 from __future__ import annotations
@@ -59,11 +61,11 @@ SHINGLE_TOKENS = 5
 NUM_PERM = 128
 SUBSTITUTION_TOKENS = 3
 """The longest run of tokens put in place of another that makes two texts different."""
-LSH_WEIGHTS = (0.1, 0.9)
+LSH_WEIGHTS = (0.03, 0.97)
 """Weights of false positives and false negatives when `datasketch` picks its bands: a false
-positive costs one exact comparison, a false negative a duplicate let through. With 128
-permutations this gives 11 bands of 11 rows: a pair at Jaccard 0.85 becomes a candidate with
-probability 0.87, at 0.9 with 0.98 (the balanced default: 0.46 and 0.81)."""
+positive costs a comparison, a false negative a duplicate let through. With 128 permutations this
+gives 14 bands of 9 rows: a pair at a Jaccard similarity of 0.85 becomes a candidate with
+probability 0.975, at 0.9 with 0.999 (the balanced default: 0.46 and 0.81)."""
 
 _TOKEN = re.compile(rb"[\w\x80-\xff]+|[^\w\s\x80-\xff]+")
 _LITERAL = re.compile(
@@ -72,7 +74,8 @@ _LITERAL = re.compile(
     re.DOTALL,
 )
 _SPACE = re.compile(r"\s+")
-_MIXER_SEED = 20240601
+# Odd multipliers, each a bijection modulo 2**64, so that a shingle's hash depends on every token.
+_MIXERS = np.random.default_rng(20240601).integers(0, 2**63, SHINGLE_TOKENS, np.uint64) * 2 + 1
 
 
 @dataclass(frozen=True)
@@ -86,83 +89,44 @@ class Match:
         return "exact" if self.jaccard is None else f"near (jaccard≈{self.jaccard:.2f})"
 
 
-class Deduper:
-    """Texts seen so far; each new one is either a duplicate of an earlier one or added.
+class _Text(NamedTuple):
+    """What a text is compared by: its tokens' hash, the tokens (hashed to 32 bits, 4 bytes
+    each) and a hash of its literals."""
 
-    A `scope` partitions the records: a text only ever duplicates one of its own scope. Each
-    record keeps its token hashes (4 bytes a token) for the exact comparison of a candidate.
-    """
+    digest: bytes
+    words: np.ndarray
+    literals: int
 
-    def __init__(
-        self, threshold: float, *, num_perm: int = NUM_PERM, shingle: int = SHINGLE_TOKENS
-    ) -> None:
-        self._threshold = threshold
-        self._empty = MinHash(num_perm=num_perm, hashfunc=_identity)
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
-        rng = np.random.default_rng(_MIXER_SEED)
-        # Odd multipliers, each a bijection modulo 2**64: a shingle's hash weighs every token.
-        self._mixers = rng.integers(0, 2**63, size=shingle, dtype=np.uint64) * 2 + 1
-        self._exact: dict[tuple[str, bytes], int] = {}
-        self._ids: list[str] = []
-        self._scopes: list[str] = []
-        self._literals: list[int] = []
-        self._words: list[np.ndarray] = []
 
-    def __len__(self) -> int:
-        return len(self._ids)
+def _read(text: str) -> _Text:
+    tokens = _TOKEN.findall(text.lower().encode())
+    digest = hashlib.blake2b(b" ".join(tokens), digest_size=16).digest()
+    words = np.fromiter(map(zlib.crc32, tokens), dtype=np.uint32, count=len(tokens))
+    return _Text(digest, words, hash(_SPACE.sub("", "\0".join(_LITERAL.findall(text)))))
 
-    def first_seen(self, text: str, record_id: str, scope: str = "") -> Match | None:
-        """The earliest record `text` duplicates, or None after adding it as `record_id`."""
-        tokens = _TOKEN.findall(text.lower().encode())
-        digest = hashlib.blake2b(b" ".join(tokens), digest_size=16).digest()
-        earlier = self._exact.get((scope, digest))
-        if earlier is not None:
-            return Match(self._ids[earlier])
-        words = np.fromiter(map(zlib.crc32, tokens), dtype=np.uint32, count=len(tokens))
-        shingles = self._shingles(words)
-        minhash = self._empty.copy()
-        minhash.update_batch(shingles)
-        literals = hash(_SPACE.sub("", "\0".join(_LITERAL.findall(text))))
-        match = self._near(words, shingles, literals, scope, self._lsh.query(minhash))
-        if match is None:
-            index = len(self._ids)
-            self._exact[scope, digest] = index
-            self._ids.append(record_id)
-            self._scopes.append(scope)
-            self._literals.append(literals)
-            self._words.append(words)
-            self._lsh.insert(index, minhash, check_duplication=False)
-        return match
 
-    def _shingles(self, words: np.ndarray) -> np.ndarray:
-        """The set (sorted) of 32-bit hashes of the runs of `shingle` tokens; a shorter text is
-        one run."""
-        words = words.astype(np.uint64) if len(words) else np.zeros(1, dtype=np.uint64)
-        width = min(len(self._mixers), len(words))
-        runs = len(words) - width + 1
-        mixed = np.zeros(runs, dtype=np.uint64)
-        for offset in range(width):
-            mixed += words[offset : offset + runs] * self._mixers[offset]
-        return np.unique((mixed >> np.uint64(32)).astype(np.uint32))
+def _shingles(words: np.ndarray) -> np.ndarray:
+    """The sorted set of 32-bit hashes of the runs of `SHINGLE_TOKENS` tokens (a shorter text
+    is one run)."""
+    words = words.astype(np.uint64) if len(words) else np.zeros(1, dtype=np.uint64)
+    width = min(SHINGLE_TOKENS, len(words))
+    runs = len(words) - width + 1
+    mixed = np.zeros(runs, dtype=np.uint64)
+    for offset in range(width):
+        mixed += words[offset : offset + runs] * _MIXERS[offset]
+    return np.unique((mixed >> np.uint64(32)).astype(np.uint32))
 
-    def _near(
-        self,
-        words: np.ndarray,
-        shingles: np.ndarray,
-        literals: int,
-        scope: str,
-        candidates: Iterable[int],
-    ) -> Match | None:
-        """The earliest candidate that is a near duplicate (see the module's docstring)."""
-        for index in sorted(candidates):
-            if self._scopes[index] != scope or self._literals[index] != literals:
-                continue
-            other = self._shingles(self._words[index])
-            common = len(np.intersect1d(shingles, other, assume_unique=True))
-            jaccard = common / (len(shingles) + len(other) - common)
-            if jaccard >= self._threshold and not _substituted(words, self._words[index]):
-                return Match(self._ids[index], jaccard)
+
+def _near(text: _Text, shingles: np.ndarray, other: _Text, threshold: float) -> float | None:
+    """The Jaccard similarity of two texts that are near duplicates, None for two that are not."""
+    if text.literals != other.literals:
         return None
+    others = _shingles(other.words)
+    common = len(np.intersect1d(shingles, others, assume_unique=True))
+    jaccard = common / (len(shingles) + len(others) - common)
+    if jaccard < threshold or _substituted(text.words, other.words):
+        return None
+    return jaccard
 
 
 def _substituted(a: np.ndarray, b: np.ndarray) -> bool:
@@ -172,6 +136,47 @@ def _substituted(a: np.ndarray, b: np.ndarray) -> bool:
         tag == "replace" and max(i2 - i1, j2 - j1) <= SUBSTITUTION_TOKENS
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
     )
+
+
+class Deduper:
+    """Texts seen so far, indexed; each new one is either a duplicate of an earlier one or added.
+
+    A `scope` partitions the records: a text only ever duplicates one of its own scope.
+    """
+
+    def __init__(self, threshold: float, *, num_perm: int = NUM_PERM) -> None:
+        self._threshold = threshold
+        self._empty = MinHash(num_perm=num_perm, hashfunc=_identity)
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
+        self._exact: dict[tuple[str, bytes], int] = {}
+        self._ids: list[str] = []
+        self._scopes: list[str] = []
+        self._texts: list[_Text] = []
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def first_seen(self, text: str, record_id: str, scope: str = "") -> Match | None:
+        """The earliest record `text` duplicates, or None after adding it as `record_id`."""
+        read = _read(text)
+        earlier = self._exact.get((scope, read.digest))
+        if earlier is not None:
+            return Match(self._ids[earlier])
+        shingles = _shingles(read.words)
+        minhash = self._empty.copy()
+        minhash.update_batch(shingles)
+        for index in sorted(self._lsh.query(minhash)):
+            if self._scopes[index] == scope:
+                jaccard = _near(read, shingles, self._texts[index], self._threshold)
+                if jaccard is not None:
+                    return Match(self._ids[index], jaccard)
+        index = len(self._ids)
+        self._exact[scope, read.digest] = index
+        self._ids.append(record_id)
+        self._scopes.append(scope)
+        self._texts.append(read)
+        self._lsh.insert(index, minhash, check_duplication=False)
+        return None
 
 
 def _identity(value: int) -> int:
@@ -201,9 +206,10 @@ class RowDeduper:
     """The policy of the module's docstring over a stream of kept rows."""
 
     def __init__(self, threshold: float) -> None:
+        self._threshold = threshold
         self._problems = Deduper(threshold)
-        self._rationales = Deduper(threshold)
         self._problem_matches: dict[str, Match | None] = {}
+        self._rationales: dict[str, list[tuple[str, _Text]]] = {}
         self.repeated_problems: dict[str, Match] = {}
         """Each repeated problem of the run and the earlier problem it repeats."""
 
@@ -225,7 +231,7 @@ class RowDeduper:
         repeat = self._problem_match(row)
         if repeat is not None:
             return Dropped(row.id, row.problem_id, "problem", repeat)
-        match = self._rationales.first_seen(row.messages[1].content, row.id, row.problem_id)
+        match = self._rationale_match(row)
         return None if match is None else Dropped(row.id, row.problem_id, "rationale", match)
 
     def _problem_match(self, row: Attempt) -> Match | None:
@@ -236,6 +242,21 @@ class RowDeduper:
             if match is not None:
                 self.repeated_problems[row.problem_id] = match
         return self._problem_matches[row.problem_id]
+
+    def _rationale_match(self, row: Attempt) -> Match | None:
+        """The problem's earliest row whose rationale the row's duplicates; else it is added."""
+        read = _read(row.messages[1].content)
+        earlier = self._rationales.setdefault(row.problem_id, [])
+        for row_id, text in earlier:
+            if text.digest == read.digest:
+                return Match(row_id)
+        shingles = _shingles(read.words)
+        for row_id, text in earlier:
+            jaccard = _near(read, shingles, text, self._threshold)
+            if jaccard is not None:
+                return Match(row_id, jaccard)
+        earlier.append((row.id, read))
+        return None
 
 
 @dataclass(frozen=True)
@@ -259,9 +280,9 @@ def dedupe_kept(attempts: Iterable[Attempt], config: DedupeConfig) -> DedupeRepo
         if not attempt.kept:
             continue
         checked += 1
-        verdict = deduper.check(attempt)
-        if verdict is not None:
-            dropped.append(verdict)
+        drop = deduper.check(attempt)
+        if drop is not None:
+            dropped.append(drop)
     return DedupeReport(seeded, checked, dropped, dict(deduper.repeated_problems))
 
 

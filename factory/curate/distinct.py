@@ -7,8 +7,9 @@
   itself counts once. Wording, layout (numbered steps, bullets) and the names of variables leave
   the key alone; another intermediate result changes it.
 - code: the syntax tree of the extracted program: `ast.dump` of every statement, in source order,
-  without docstrings and annotations, the names the program binds renamed in order of appearance.
-  Formatting, comments and renamings leave the key alone.
+  without docstrings and annotations, the names the program binds (variables, arguments,
+  functions, classes) renamed in order of appearance. Formatting, comments and renamings leave
+  the key alone.
 - any other domain, or a response the above finds nothing in: its words.
 
 `choose_distinct` keeps one attempt per key; when there are more keys than it may keep, it keeps
@@ -129,7 +130,7 @@ def code_key(response: str) -> RationaleKey:
         return ()
     _strip_docs_and_annotations(tree)
     _rename_bound(tree)
-    return tuple(ast.dump(node) for node in _statements(tree))
+    return tuple(ast.dump(node) for node in _in_order(tree) if isinstance(node, ast.stmt))
 
 
 def _strip_docs_and_annotations(tree: ast.AST) -> None:
@@ -168,18 +169,18 @@ _NAME_FIELD: dict[type[ast.AST], str] = {
 
 
 def _rename_bound(tree: ast.AST) -> None:
-    """Rename every name the program binds to `_0`, `_1`, ... in the order of a walk of the tree.
+    """Rename every name the program binds to `_0`, `_1`, ... in order of appearance.
 
     Names only read (builtins, imported modules, attributes) are left alone: `sum(...)` and
     `max(...)` are different programs, `total` and `acc` are not.
     """
-    bound = {name for node in ast.walk(tree) if (name := _bound_name(node))}
+    bound = {name for node in _in_order(tree) if (name := _bound_name(node))}
     renamed: dict[str, str] = {}
 
     def canonical(name: str) -> str:
         return renamed.setdefault(name, f"_{len(renamed)}") if name in bound else name
 
-    for node in ast.walk(tree):
+    for node in _in_order(tree):
         field = _NAME_FIELD.get(type(node))
         if field is not None and getattr(node, field) is not None:
             setattr(node, field, canonical(getattr(node, field)))
@@ -194,12 +195,11 @@ def _bound_name(node: ast.AST) -> str | None:
     return getattr(node, field)
 
 
-def _statements(node: ast.AST) -> Iterator[ast.stmt]:
-    """Every statement under `node`, in source order (each before the ones it holds)."""
+def _in_order(node: ast.AST) -> Iterator[ast.AST]:
+    """`node` and every node under it, in source order (each before the ones it holds)."""
+    yield node
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.stmt):
-            yield child
-        yield from _statements(child)
+        yield from _in_order(child)
 
 
 def choose_distinct(attempts: list[Attempt], keep: int) -> set[str]:
