@@ -103,6 +103,13 @@ class DecontaminateConfig(_Section):
     )
     ngram: int = Field(default=13, ge=3, description="word n-gram length for code and text")
     math_ngram: int = Field(default=10, ge=3, description="word n-gram length for math")
+    embedding_threshold: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="also drop problems whose statement embeds this close to a benchmark item's "
+        "(cosine; the `embeddings` extra; 0.82 measured); null: off",
+    )
 
 
 class DedupeConfig(_Section):

@@ -15,7 +15,13 @@ from factory.actors import generation_actor, verify_actors
 from factory.config import ExportConfig, JobConfig
 from factory.curate.decontaminate import Decontaminator
 from factory.curate.dedupe import RowDeduper
-from factory.curate.removals import decontamination_note, open_decontaminator, run_removals
+from factory.curate.embedding import EmbeddingIndex
+from factory.curate.removals import (
+    decontamination_note,
+    open_decontaminator,
+    open_embedding_index,
+    run_removals,
+)
 from factory.export import ExportSummary, export_run, read_units
 from factory.metrics import RunMetrics
 from factory.pipeline import Driver
@@ -43,11 +49,13 @@ def generate(
     """Run the job into `config.run_dir`, then export it to `RUN_DIR/export`."""
     prompts = load_prompts(config.star.prompts, config.star.hints)
     decontaminator = open_decontaminator(config.curate.decontaminate)
+    paraphrases = open_embedding_index(config.curate.decontaminate, decontaminator)
     store = RunStore.open(config.run_dir, config, resume=resume)
     metrics = RunMetrics(problems_total=_count_problems(config))
     metrics.processes["driver"] = os.getpid()
     connect_ray()
-    asyncio.run(_drive(config, store, prompts, metrics, decontaminator, on_progress))
+    curation = (decontaminator, paraphrases)
+    asyncio.run(_drive(config, store, prompts, metrics, curation, on_progress))
     (config.run_dir / "metrics.json").write_text(json.dumps(metrics.as_json(), indent=2) + "\n")
     summary = _export(
         config, config.run_dir / "export", config.export, metrics.as_json(), decontaminator
@@ -116,7 +124,7 @@ async def _drive(
     store: RunStore,
     prompts: Prompts,
     metrics: RunMetrics,
-    decontaminator: Decontaminator | None,
+    curation: tuple[Decontaminator | None, EmbeddingIndex | None],
     on_progress: Callable[[RunMetrics], None] | None,
 ) -> None:
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
@@ -127,7 +135,7 @@ async def _drive(
         metrics,
     )
     generator = generation_actor(config)
-    driver = Driver(config, store, prompts, metrics, generator, verifiers, decontaminator)
+    driver = Driver(config, store, prompts, metrics, generator, verifiers, *curation)
     ticker = asyncio.create_task(_tick(metrics, on_progress)) if on_progress else None
     try:
         await verifiers.start()

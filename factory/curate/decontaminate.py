@@ -57,7 +57,7 @@ from factory.records import (
 )
 from factory.rows import Attempt
 
-Rule = Literal["ngram", "code", "statement", "ngram_numbers", "code_numbers"]
+Rule = Literal["ngram", "code", "statement", "ngram_numbers", "code_numbers", "embedding"]
 
 CODE_NGRAM = 12
 """Python tokens in a code window: about a line."""
@@ -144,7 +144,7 @@ def code_tokens(code: str) -> list[str]:
     return tokens
 
 
-_OPENING = re.compile(
+OPENING = re.compile(
     r"""^[^\w\n]*(?:please\s+)?
     (?:write|implement|create|develop|define|design|build|construct|code|make|produce|generate
       |give|provide|complete|compose|craft)
@@ -157,7 +157,7 @@ _OPENING = re.compile(
 
 def statement_words(text: str) -> list[str]:
     """The words of a statement without the instruction ("Write a function to") lines open with."""
-    return words(_OPENING.sub("", unicodedata.normalize("NFKC", text)))
+    return words(OPENING.sub("", unicodedata.normalize("NFKC", text)))
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")

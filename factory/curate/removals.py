@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from factory.config import DecontaminateConfig
 from factory.curate.benchmarks import BenchmarkError, benchmark_paths
 from factory.curate.decontaminate import Decontaminator, Hit
 from factory.curate.dedupe import Dropped, RowDeduper
 from factory.rows import Attempt, ProblemError
+
+if TYPE_CHECKING:
+    from factory.curate.embedding import EmbeddingIndex
 
 Removal = dict[str, str]
 
@@ -52,12 +56,28 @@ def open_decontaminator(settings: DecontaminateConfig) -> Decontaminator | None:
     return Decontaminator.from_paths(paths, ngram=settings.ngram, math_ngram=settings.math_ngram)
 
 
+def open_embedding_index(
+    settings: DecontaminateConfig, found: Decontaminator | None
+) -> EmbeddingIndex | None:
+    """The paraphrase stage, when a threshold is set: over the same benchmark items."""
+    if found is None or settings.embedding_threshold is None:
+        return None
+    from factory.curate.embedding import EmbeddingIndex
+
+    return EmbeddingIndex(found.items, threshold=settings.embedding_threshold)
+
+
 def decontamination_note(settings: DecontaminateConfig, found: Decontaminator | None) -> dict:
     """What the manifest says of decontamination."""
     if found is None:
         return {"enabled": False, "reason": "off" if not settings.enabled else "no benchmarks"}
     benchmarks = sorted({item.benchmark for item in found.items})
-    return {"enabled": True, "benchmarks": benchmarks, "items": len(found.items)}
+    return {
+        "enabled": True,
+        "benchmarks": benchmarks,
+        "items": len(found.items),
+        "embedding_threshold": settings.embedding_threshold,
+    }
 
 
 def run_removals(
