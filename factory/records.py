@@ -232,7 +232,11 @@ def parse_record(model: type[ModelT], data: Any, *, line: int | None = None) -> 
 
 def decode_line(model: type[ModelT], number: int, raw: bytes) -> ModelT:
     """The record on one JSON Lines line, or a RecordError that names the line and the field."""
-    kind = model.__name__
+    return parse_record(model, decode_json(number, raw, model.__name__), line=number)
+
+
+def decode_json(number: int, raw: bytes, kind: str) -> Any:
+    """The JSON value on one line, or a RecordError naming the line; `kind` is what was due."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -244,14 +248,13 @@ def decode_line(model: type[ModelT], number: int, raw: bytes) -> ModelT:
             f"line {number} is empty; expected a {kind} JSON object", record_id=None, line=number
         )
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise RecordError(
             f"line {number} is not JSON: {err.msg} at column {err.colno}",
             record_id=None,
             line=number,
         ) from err
-    return parse_record(model, data, line=number)
 
 
 def _json_type(value: Any) -> str:

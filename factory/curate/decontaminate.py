@@ -53,6 +53,7 @@ from factory.records import (
     RecordError,
     StdioTests,
     TestSpec,
+    decode_json,
     parse_record,
 )
 from factory.rows import Attempt
@@ -539,10 +540,7 @@ def decontaminate_file(
 
 def _check_line(checker: Decontaminator, number: int, raw: bytes) -> tuple[Any, Hit | None]:
     """The record's id and its hit; a RecordError for a line that is neither problem nor row."""
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise RecordError(f"line {number} is not JSON: {err}", record_id=None, line=number) from err
+    data = decode_json(number, raw, "Problem or row")
     if isinstance(data, dict) and "messages" in data:
         return data.get("id"), _check_row_data(checker, data, number)
     if isinstance(data, dict) and "problem" in data:
