@@ -54,6 +54,8 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/math_vs_peer.py
 	$(VENV)/bin/python bench/math_peer.py
 	$(VENV)/bin/python bench/code_conformance.py
+	$(VENV)/bin/python bench/differential_humaneval.py
+	$(VENV)/bin/python bench/self_consistency.py
 	$(VENV)/bin/python bench/client_throughput.py
 	$(VENV)/bin/python bench/generate_throughput.py
 	$(VENV)/bin/python bench/decontamination.py

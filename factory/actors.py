@@ -17,6 +17,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from factory.config import JobConfig
 from factory.models.base import ChatRequest, Completion, ModelClient, ModelError, ModelFailure
 from factory.records import Candidate, Verdict
+from verifiers.math.agreement import AgreementRule, judge_by_agreement
 
 GENERATION_CALLS_IN_FLIGHT = 1000
 """Concurrent unit streams one generation worker accepts; the model client bounds requests."""
@@ -99,12 +100,13 @@ late verdict costs nothing, a late request leaves the endpoint idle."""
 class VerifyWorker:
     """Runs the verifier registry on batches of candidates, on whichever node it lands."""
 
-    def __init__(self, sandbox_backend: str) -> None:
+    def __init__(self, settings: dict[str, str]) -> None:
+        """`settings`: the environment variables the verifiers read (sandbox backend and the
+        code verifier's differential testing)."""
         from verifiers.registry import Registry
 
         os.nice(VERIFY_NICENESS)
-        if sandbox_backend != "auto":
-            os.environ["FACTORY_SANDBOX_BACKEND"] = sandbox_backend
+        os.environ.update(settings)
         self._registry = Registry()
 
     def ping(self) -> tuple[str, int]:
@@ -115,6 +117,18 @@ class VerifyWorker:
         from factory.verify import judge_candidates
 
         verdicts = judge_candidates(self._registry, candidates)
+        return ray.get_runtime_context().get_node_id(), verdicts
+
+    def agree(
+        self, groups: list[list[Candidate]], rule: AgreementRule
+    ) -> tuple[str, list[Verdict]]:
+        """This node's id and, for each group (the samples of one math problem without a
+        reference), one verdict per sample by self-consistency, all groups flattened."""
+        verdicts = []
+        for group in groups:
+            verifier = self._registry.select(group[0])
+            judged = judge_by_agreement(group, verifier, rule)
+            verdicts += [v.model_copy(update={"verifier": verifier.name}) for v in judged]
         return ray.get_runtime_context().get_node_id(), verdicts
 
 
@@ -137,9 +151,7 @@ def generation_actor(config: JobConfig) -> ray.actor.ActorHandle:
     )
 
 
-def verify_actors(
-    count: int, sandbox_backend: str, cpus_each: float
-) -> list[ray.actor.ActorHandle]:
+def verify_actors(count: int, config: JobConfig, cpus_each: float) -> list[ray.actor.ActorHandle]:
     """`count` verification workers spread over the cluster's nodes, restarted if lost."""
     factory = ray.remote(VerifyWorker).options(
         num_cpus=cpus_each,
@@ -147,4 +159,7 @@ def verify_actors(
         max_task_retries=0,
         scheduling_strategy="SPREAD",
     )
-    return [factory.remote(sandbox_backend) for _ in range(count)]
+    settings = config.verify.differential.environment()
+    if config.sandbox.backend != "auto":
+        settings["FACTORY_SANDBOX_BACKEND"] = config.sandbox.backend
+    return [factory.remote(settings) for _ in range(count)]

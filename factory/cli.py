@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from factory import __version__, verify
+from factory.config import DifferentialConfig
 from factory.progress import ProgressLine
 from factory.workers import PoolStartError
 from sandboxes.job import SandboxError
@@ -67,12 +68,18 @@ def _open_output(path: str, stack: ExitStack) -> TextIO:
     show_default=True,
     help="Last-resort limit in seconds per line; a worker past it is killed and replaced.",
 )
+@click.option(
+    "--no-differential",
+    is_flag=True,
+    help="Code: judge by the tests alone, even where a record carries a reference solution.",
+)
 def verify_command(
     input_path: str,
     output_path: str,
     verifier: str | None,
     workers: int | None,
     item_timeout_s: float,
+    no_differential: bool,
 ) -> None:
     """Verify the Candidate lines of INPUT (JSON Lines, .gz too; - for stdin).
 
@@ -80,6 +87,8 @@ def verify_command(
     the schema or names an unknown verifier gets an `error` verdict and the run goes on. The exit
     code is 0 whatever was rejected; it is non-zero only when the run itself cannot proceed.
     """
+    if no_differential:  # read by the code verifier in every worker process
+        os.environ.update(DifferentialConfig(enabled=False).environment())
     if verifier is not None:
         try:
             Registry().check_name(verifier)

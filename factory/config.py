@@ -23,6 +23,11 @@ class Generators(_Section):
     math: int = Field(default=0, ge=0)
     code: int = Field(default=0, ge=0)
     seed: int = 0
+    references: bool = Field(
+        default=True,
+        description="false: the problems come without gold answers and reference solutions, "
+        "so they are judged by agreement (math) and by their tests alone (code)",
+    )
 
 
 class SourceConfig(_Section):
@@ -73,8 +78,35 @@ class StarConfig(_Section):
     )
 
 
+class DifferentialConfig(_Section):
+    """Differential testing of code candidates against a record's `reference` solution."""
+
+    enabled: bool = True
+    budget_s: float = Field(
+        default=10.0, gt=0, description="seconds per candidate for building inputs"
+    )
+
+    def environment(self) -> dict[str, str]:
+        """The variables the `code` verifier reads its settings from, in any process."""
+        return {
+            "FACTORY_DIFFERENTIAL": "on" if self.enabled else "off",
+            "FACTORY_DIFFERENTIAL_BUDGET_S": f"{self.budget_s:g}",
+        }
+
+
+class SelfConsistencyConfig(_Section):
+    """Math problems without a reference: the samples' answers judged by agreement."""
+
+    share: float = Field(
+        default=0.5, gt=0, le=1, description="the majority answer's least share of the samples"
+    )
+    min_samples: int = Field(default=4, ge=2, description="fewer samples are never accepted")
+
+
 class VerifyConfig(_Section):
     workers: int | None = Field(default=None, ge=1)
+    differential: DifferentialConfig = Field(default_factory=DifferentialConfig)
+    self_consistency: SelfConsistencyConfig = Field(default_factory=SelfConsistencyConfig)
     timeout_s: float = Field(
         default=600.0,
         gt=0,

@@ -74,6 +74,7 @@ SFT_SCHEMA = pa.schema(
         pa.field("rationalized", pa.bool_(), nullable=False),
         pa.field("model", pa.string(), nullable=False),
         pa.field("reference", pa.string()),
+        pa.field("agreement", pa.float64()),
         pa.field("tests", pa.string()),
     ]
 )

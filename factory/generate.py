@@ -130,7 +130,7 @@ async def _drive(
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
     workers = config.verify.workers or max(1, int(cpus))
     verifiers = VerifierPool(
-        verify_actors(workers, config.sandbox.backend, min(1.0, cpus / workers)),
+        verify_actors(workers, config, min(1.0, cpus / workers)),
         config.verify.timeout_s,
         metrics,
     )

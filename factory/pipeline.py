@@ -28,12 +28,20 @@ if TYPE_CHECKING:
 from factory.metrics import RunMetrics
 from factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
 from factory.prompts import Prompts
-from factory.records import Candidate, Problem, RecordError
+from factory.records import Candidate, Problem, RecordError, Verdict
 from factory.rows import Attempt, ProblemError, worth_retrying
 from factory.run_store import RunStore
 from factory.sources import read_source
-from factory.star import attempt_for, can_rationalize, candidate_for, mark_kept, requests_for
+from factory.star import (
+    attempt_for,
+    can_rationalize,
+    candidate_for,
+    judged_by_agreement,
+    mark_kept,
+    requests_for,
+)
 from factory.verifier_pool import VerifierPool
+from verifiers.math.agreement import AgreementRule
 
 STREAM_RESTARTS = 5
 """How often one unit re-sends what had not arrived when the generation worker is lost."""
@@ -209,11 +217,31 @@ class Driver:
             candidate_for(problem, request, answer, hinted=hinted)
             for problem, request, answer in judged
         ]
-        verdicts = await self.verifiers.verify(candidates)
+        verdicts = await self._verify([problem for problem, _, _ in judged], candidates)
         return [
             attempt_for(problem, self.prompts, request, answer, verdict, hinted=hinted)
             for (problem, request, answer), verdict in zip(judged, verdicts, strict=True)
         ]
+
+    async def _verify(self, problems: list[Problem], candidates: list[Candidate]) -> list[Verdict]:
+        """Each candidate's verdict, in order: by its verifier, or, for the samples of a math
+        problem without a reference, by their agreement (self-consistency)."""
+        groups: dict[str, list[int]] = {}
+        alone: list[int] = []
+        for index, problem in enumerate(problems):
+            if judged_by_agreement(problem):
+                groups.setdefault(problem.id, []).append(index)
+            else:
+                alone.append(index)
+        rule = AgreementRule(**self.config.verify.self_consistency.model_dump())
+        by_verifier, by_agreement = await asyncio.gather(
+            self.verifiers.verify([candidates[i] for i in alone]),
+            self.verifiers.agree([[candidates[i] for i in g] for g in groups.values()], rule),
+        )
+        verdicts: dict[int, Verdict] = dict(zip(alone, by_verifier, strict=True))
+        grouped = [index for group in groups.values() for index in group]
+        verdicts.update(zip(grouped, by_agreement, strict=True))
+        return [verdicts[index] for index in range(len(candidates))]
 
     async def _complete(
         self, unit: int, requests: list[ChatRequest]

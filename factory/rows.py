@@ -26,7 +26,12 @@ class Attempt(BaseModel):
     source: str | None
     model: str
     messages: tuple[Message, Message] = Field(description="the stored prompt and the response")
-    reference: str | None
+    reference: str | None = Field(
+        description="the gold answer or reference solution; by agreement, the majority answer"
+    )
+    agreement: float | None = Field(
+        default=None, description="math without a reference: the majority answer's share"
+    )
     tests: str | None = Field(description="the test spec as JSON text (code rows)")
     rationalized: bool
     kept: bool
@@ -46,6 +51,7 @@ class Attempt(BaseModel):
             "rationalized": self.rationalized,
             "model": self.model,
             "reference": self.reference,
+            "agreement": self.agreement,
             "tests": self.tests,
         }
 

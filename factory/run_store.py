@@ -130,6 +130,9 @@ def _pinned(dumped: dict[str, Any]) -> dict[str, Any]:
     pinned = {f"{section}": dumped.get(section) for section in ("source", "solve", "star")}
     model = dumped.get("model") or {}
     pinned.update({f"model.{key}": model.get(key) for key in _PINNED_MODEL_KEYS})
+    verify = dumped.get("verify") or {}
+    for key in ("differential", "self_consistency"):
+        pinned[f"verify.{key}"] = verify.get(key)
     return pinned
 
 

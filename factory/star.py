@@ -14,6 +14,7 @@ from factory.models.base import ChatRequest, Completion, Message
 from factory.prompts import Prompts
 from factory.records import Candidate, Problem, Verdict
 from factory.rows import Attempt
+from verifiers.math.agreement import consensus
 
 
 def requests_for(
@@ -35,6 +36,11 @@ def requests_for(
 
 def can_rationalize(problem: Problem) -> bool:
     return problem.reference is not None and bool(problem.reference.strip())
+
+
+def judged_by_agreement(problem: Problem) -> bool:
+    """A math problem without a reference: its samples are judged by self-consistency."""
+    return problem.domain == "math" and not can_rationalize(problem)
 
 
 def attempt_id(problem: Problem, request: ChatRequest, *, hinted: bool) -> str:
@@ -62,7 +68,12 @@ def attempt_for(
     *,
     hinted: bool,
 ) -> Attempt:
-    """The attempt as stored: the plain solve prompt, whatever was sent."""
+    """The attempt as stored: the plain solve prompt, whatever was sent.
+
+    An attempt accepted by agreement records it, and the majority answer as its `reference`,
+    so the row can be checked again like any other.
+    """
+    agreed = consensus(verdict)
     return Attempt(
         id=attempt_id(problem, request, hinted=hinted),
         problem_id=problem.id,
@@ -73,7 +84,8 @@ def attempt_for(
             Message(role="user", content=prompts.prompt(problem)),
             Message(role="assistant", content=completion.text),
         ),
-        reference=problem.reference,
+        reference=problem.reference if agreed is None else agreed[1],
+        agreement=None if agreed is None else agreed[0],
         tests=problem.tests.model_dump_json() if problem.tests else None,
         rationalized=hinted,
         kept=False,

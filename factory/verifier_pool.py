@@ -8,12 +8,14 @@ kills its worker ends with a `timeout` or `error` verdict.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import ray
 from ray.exceptions import RayActorError
 
 from factory.metrics import RunMetrics
 from factory.records import Candidate, Verdict
+from verifiers.math.agreement import AgreementRule
 
 BATCH = 16
 """Candidates per call: small enough that every worker gets a share of a unit."""
@@ -47,21 +49,37 @@ class VerifierPool:
         results = await asyncio.gather(*(self._batch(batch) for batch in batches))
         return [verdict for batch in results for verdict in batch]
 
-    async def _batch(self, candidates: list[Candidate]) -> list[Verdict]:
-        assert self._idle is not None, "start() the pool first"
-        actor = await self._idle.get()
+    async def agree(self, groups: list[list[Candidate]], rule: AgreementRule) -> list[Verdict]:
+        """For each group (the samples of one problem without a reference), one verdict per
+        sample by self-consistency; all groups' verdicts in order."""
+        results = await asyncio.gather(*(self._agree(group, rule) for group in groups))
+        return [verdict for group in results for verdict in group]
+
+    async def _agree(self, group: list[Candidate], rule: AgreementRule) -> list[Verdict]:
         try:
-            node, verdicts = await asyncio.wait_for(
-                actor.verify.remote(candidates), self._timeout_s
-            )
+            return await self._call(lambda actor: actor.agree.remote([group], rule))
         except (TimeoutError, RayActorError) as err:
-            if isinstance(err, TimeoutError):
-                ray.kill(actor, no_restart=False)  # Ray restarts it (max_restarts=-1)
-            self._idle.put_nowait(actor)
+            return [_unfinished(candidate, err, self._timeout_s) for candidate in group]
+
+    async def _batch(self, candidates: list[Candidate]) -> list[Verdict]:
+        try:
+            return await self._call(lambda actor: actor.verify.remote(candidates))
+        except (TimeoutError, RayActorError) as err:
             if len(candidates) == 1:
                 return [_unfinished(candidates[0], err, self._timeout_s)]
             return [v for c in candidates for v in await self._batch([c])]
-        self._idle.put_nowait(actor)
+
+    async def _call(self, send: Callable[[ray.actor.ActorHandle], ray.ObjectRef]) -> list[Verdict]:
+        """`send` to an idle worker; a worker past the deadline is killed (Ray restarts it)."""
+        assert self._idle is not None, "start() the pool first"
+        actor = await self._idle.get()
+        try:
+            node, verdicts = await asyncio.wait_for(send(actor), self._timeout_s)
+        except TimeoutError:
+            ray.kill(actor, no_restart=False)  # Ray restarts it (max_restarts=-1)
+            raise
+        finally:
+            self._idle.put_nowait(actor)
         self._metrics.verified(node, verdicts)
         return verdicts
 

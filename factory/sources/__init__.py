@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 
 from factory.config import SourceConfig
 from factory.records import Problem, RecordError
@@ -19,5 +20,9 @@ def read_source(source: SourceConfig) -> Iterator[Problem | RecordError]:
                 item = RecordError(f"{path}: {item}", record_id=item.record_id, line=item.line)
             yield item
     generators = source.generators
-    yield from generate_math(generators.math, generators.seed)
-    yield from generate_code(generators.code, generators.seed)
+    generated = chain(
+        generate_math(generators.math, generators.seed),
+        generate_code(generators.code, generators.seed),
+    )
+    for problem in generated:
+        yield problem if generators.references else problem.model_copy(update={"reference": None})

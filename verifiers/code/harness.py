@@ -45,7 +45,12 @@ def strict_equal(a: object, b: object) -> bool:
     base's `__eq__` and `__ne__` (a named tuple, an IntEnum), all the way down any container.
     Then the comparison is Python's own: `Counter` equals a `dict`, `0 == False`, sets of tuples.
     """
-    return _honest(a, set()) and _honest(b, set()) and a == b
+    return is_honest(a) and is_honest(b) and a == b
+
+
+def is_honest(value: object) -> bool:
+    """Whether `value` is made of honest types only, so that its `==` can be trusted."""
+    return _honest(value, set())
 
 
 _BUILTIN_BASES = (

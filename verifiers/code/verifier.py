@@ -13,6 +13,12 @@ from factory.records import AssertTests, CallTests, Candidate, PytestTests, Stdi
 from sandboxes import Job, RunResult, Sandbox, SandboxError, open_sandbox
 from verifiers.base import Verifier
 from verifiers.code.extract import extract_program
+from verifiers.code.reference_check import (
+    DifferentialSettings,
+    differential_job,
+    read_outcome,
+    skipped,
+)
 
 HARNESS = Path(__file__).with_name("harness.py").read_text()
 DEFAULT_TIME_LIMIT_S = 10.0
@@ -22,13 +28,20 @@ FLOAT_TOLERANCE = 1e-6
 
 
 class CodeVerifier(Verifier):
-    """Runs the tests of a code candidate in the sandbox; accepts only a recorded full pass."""
+    """Runs the tests of a code candidate in the sandbox; accepts only a recorded full pass.
+
+    When the record carries a `reference` solution, a candidate that passed its tests must also
+    match the reference on generated inputs (`reference_check.py`).
+    """
 
     name = "code"
     domains = ("code",)
 
-    def __init__(self, sandbox: Sandbox | None = None) -> None:
+    def __init__(
+        self, sandbox: Sandbox | None = None, differential: DifferentialSettings | None = None
+    ) -> None:
         self._sandbox = sandbox
+        self._differential = differential or DifferentialSettings.from_env()
 
     @property
     def sandbox(self) -> Sandbox:
@@ -56,6 +69,8 @@ class CodeVerifier(Verifier):
         start = time.perf_counter()
         try:
             details = self._run_tests(program, candidate.tests)
+            if self._differential.applies(candidate) and not _failures(details):
+                details.append(self._against_reference(program, candidate))
         except SandboxError as err:
             return Verdict.error(
                 f"the sandbox failed {SANDBOX_ATTEMPTS} times: {err}", id=candidate.id
@@ -88,6 +103,17 @@ class CodeVerifier(Verifier):
         if isinstance(tests, CallTests) and results is not None:
             return _compare_calls(tests, results, outcomes)
         return outcomes
+
+    def _against_reference(self, program: str, candidate: Candidate) -> dict[str, Any]:
+        cannot = skipped(candidate)
+        if cannot:
+            return cannot
+        nonce = secrets.token_hex(16)
+        result = self._run(differential_job(program, candidate, self._differential, nonce))
+        limit = _limit_outcome(result)
+        if limit:
+            return {**limit[0], "test": "differential"}
+        return read_outcome(result.stdout, nonce)
 
     def _stdio_case(self, program: str, tests: StdioTests, index: int) -> dict[str, Any]:
         case = tests.cases[index]
@@ -207,17 +233,27 @@ def _same_json(got: Any, expected: Any) -> bool:
     return got == expected
 
 
+NOT_FAILURES = ("passed", "skipped")
+
+
+def _failures(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in details if d["outcome"] not in NOT_FAILURES]
+
+
 def _judge(candidate: Candidate, program: str, details: list[dict[str, Any]]) -> Verdict:
     broken = [d for d in details if d["outcome"] == "sandbox_error"]
     if broken:  # the infrastructure failed: no judgement of the program
         return Verdict.error(
             f"the sandbox cannot run these tests: {broken[0]['message']}", id=candidate.id
         ).model_copy(update={"details": details})
-    failures = [d for d in details if d["outcome"] != "passed"]
+    bad_reference = [d for d in details if d["outcome"] == "reference_error"]
+    if bad_reference:  # the record's reference cannot be run: no judgement of the program
+        return Verdict.error(
+            f"field 'reference': {bad_reference[0]['message']}", id=candidate.id
+        ).model_copy(update={"details": details})
+    failures = _failures(details)
     if details and not failures:
-        return _verdict(
-            candidate, "accepted", f"all {len(details)} test(s) passed", program, details
-        )
+        return _verdict(candidate, "accepted", _passed_reason(details), program, details)
     first = (
         failures[0]
         if failures
@@ -229,6 +265,13 @@ def _judge(candidate: Candidate, program: str, details: list[dict[str, Any]]) ->
         f"{first['outcome']}" + (f" ({first['message'][:200]})" if first["message"] else "")
     )
     return _verdict(candidate, status, reason, program, details)
+
+
+def _passed_reason(details: list[dict[str, Any]]) -> str:
+    tests = [d for d in details if d["test"] != "differential"]
+    reason = f"all {len(tests)} test(s) passed"
+    checks = [d for d in details if d["test"] == "differential"]
+    return reason + "".join(f"; {d['message']}" for d in checks if d["message"])
 
 
 def _verdict(

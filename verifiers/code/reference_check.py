@@ -1,0 +1,124 @@
+"""Differential testing against a record's `reference` solution, from the host's side.
+
+When a code candidate passed its tests and its record carries a reference solution, the code
+verifier runs `differential.py` in the sandbox: the candidate must match the reference on edge
+values, mutations of the tests' own arguments, Hypothesis draws and the draws of a strategy the
+model wrote (`meta.input_strategy`). Its outcome is one more entry of the verdict's `details`,
+with the first counterexample.
+
+On by default; `FACTORY_DIFFERENTIAL=off` (or `verify.differential.enabled: false` in a job
+config, `factory verify --no-differential`) turns it off, and `FACTORY_DIFFERENTIAL_BUDGET_S`
+sets the time a check may spend building inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from factory.records import AssertTests, CallTests, Candidate
+from sandboxes import Job
+from verifiers.code.extract import extract_program
+
+_HERE = Path(__file__).parent
+FILES = {
+    name: (_HERE / name).read_text() for name in ("harness.py", "inputs.py", "differential.py")
+}
+TEST_NAME = "differential"
+STRATEGY_FIELD = "input_strategy"
+_OFF = ("0", "off", "false", "no")
+
+
+@dataclass(frozen=True)
+class DifferentialSettings:
+    enabled: bool = True
+    draws: int = 100
+    """Hypothesis examples from the signature (and as many from the model's strategy)."""
+    mutations: int = 100
+    max_inputs: int = 400
+    budget_s: float = 10.0
+    """Time for building inputs and running the reference on them."""
+    call_limit_s: float = 1.0
+    """The reference's time per input; the candidate gets ten times the reference's, at least
+    this."""
+
+    @classmethod
+    def from_env(cls) -> DifferentialSettings:
+        budget = os.environ.get("FACTORY_DIFFERENTIAL_BUDGET_S")
+        return cls(
+            enabled=os.environ.get("FACTORY_DIFFERENTIAL", "on").strip().lower() not in _OFF,
+            budget_s=float(budget) if budget else cls.budget_s,
+        )
+
+    def applies(self, candidate: Candidate) -> bool:
+        return self.enabled and bool(candidate.reference and candidate.reference.strip())
+
+
+def skipped(candidate: Candidate) -> dict[str, Any] | None:
+    """The detail of a check that cannot run for this candidate's tests, else None."""
+    if isinstance(candidate.tests, AssertTests | CallTests):
+        return None
+    return {
+        "test": TEST_NAME,
+        "outcome": "skipped",
+        "message": f"differential testing needs a function to call; {candidate.tests.format!r} "
+        "tests have none, so only the tests judged this candidate",
+    }
+
+
+def differential_job(
+    program: str, candidate: Candidate, settings: DifferentialSettings, nonce: str
+) -> Job:
+    """The sandbox run that compares `program` with the candidate's reference."""
+    tests = candidate.tests
+    assert isinstance(tests, AssertTests | CallTests)
+    reference = extract_program(candidate.reference or "") or candidate.reference or ""
+    spec = {
+        "entry_point": tests.entry_point,
+        "tests": (
+            {"format": "call", "cases": [{"args": c.args, "kwargs": c.kwargs} for c in tests.cases]}
+            if isinstance(tests, CallTests)
+            else {"format": "assert", "code": tests.code, "entry_point": tests.entry_point}
+        ),
+        "strategy": candidate.meta.get(STRATEGY_FIELD),
+        "draws": settings.draws,
+        "mutations": settings.mutations,
+        "max_inputs": settings.max_inputs,
+        "budget_s": settings.budget_s,
+        "call_limit_s": settings.call_limit_s,
+    }
+    return Job(
+        argv=["python3", "-I", "differential.py"],
+        files={
+            **FILES,
+            "solution.py": program,
+            "reference.py": reference,
+            "spec.json": json.dumps(spec),
+        },
+        stdin=nonce + "\n",
+        time_limit_s=12 * settings.budget_s + 10,
+        memory_limit_mb=tests.memory_limit_mb or 512,
+        warm=True,
+    )
+
+
+def read_outcome(stdout: str, nonce: str) -> dict[str, Any]:
+    """The check's detail entry, from the one report line that starts with the nonce."""
+    lines = [line for line in stdout.splitlines() if line.startswith(nonce + " ")]
+    if len(lines) != 1:
+        message = (
+            "differential testing did not run to the end (the program ended it)"
+            if not lines
+            else "more than one report: the program tampered with the check"
+        )
+        return {"test": TEST_NAME, "outcome": "runtime_error", "message": message}
+    report = json.loads(lines[0][len(nonce) + 1 :])
+    detail: dict[str, Any] = {"test": TEST_NAME, **report}
+    if report["outcome"] == "passed":
+        inputs = report.get("inputs", {})
+        parts = ", ".join(f"{count} {origin}" for origin, count in inputs.items())
+        detail["message"] = f"matched the reference on {sum(inputs.values())} inputs ({parts})"
+    return detail
