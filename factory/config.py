@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -30,9 +30,30 @@ class Generators(_Section):
     )
 
 
+class SynthesizerConfig(_Section):
+    """One synthesizer: new problems asked of the model from seed problems (`docs/synthesis.md`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="unique in the job; ids and files")
+    kind: str = Field(description="self_instruct | evol_instruct | metamath | a plugin's name")
+    seeds: list[Path] = Field(min_length=1, description="Problem files (JSON Lines or Parquet)")
+    domain: str = "math"
+    count: int = Field(default=100, ge=1, description="new problems wanted")
+    rounds: int = Field(default=3, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict, description="the kind's own settings")
+
+
 class SourceConfig(_Section):
     files: list[Path] = Field(default_factory=list)
     generators: Generators = Field(default_factory=Generators)
+    synthesize: list[SynthesizerConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> SourceConfig:
+        names = [entry.name for entry in self.synthesize]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"synthesizer names must be unique; repeated: {', '.join(repeated)}")
+        return self
 
 
 class ModelConfig(_Section):
@@ -197,7 +218,13 @@ def load_config(path: Path) -> JobConfig:
     def near(file: Path) -> Path:
         return file if file.is_absolute() else path.parent / file
 
-    source = config.source.model_copy(update={"files": [near(f) for f in config.source.files]})
+    synthesize = [
+        entry.model_copy(update={"seeds": [near(f) for f in entry.seeds]})
+        for entry in config.source.synthesize
+    ]
+    source = config.source.model_copy(
+        update={"files": [near(f) for f in config.source.files], "synthesize": synthesize}
+    )
     star = config.star.model_copy(
         update={
             "prompts": {d: near(f) for d, f in config.star.prompts.items()},

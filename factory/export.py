@@ -63,6 +63,16 @@ _MESSAGE = pa.struct(
     ]
 )
 
+_PROVENANCE = pa.struct(
+    [
+        pa.field("synthesizer", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("seeds", pa.list_(pa.string())),
+        pa.field("round", pa.int64()),
+        pa.field("operation", pa.string()),
+    ]
+)
+
 SFT_SCHEMA = pa.schema(
     [
         pa.field("messages", pa.list_(_MESSAGE), nullable=False),
@@ -76,6 +86,7 @@ SFT_SCHEMA = pa.schema(
         pa.field("reference", pa.string()),
         pa.field("agreement", pa.float64()),
         pa.field("tests", pa.string()),
+        pa.field("provenance", _PROVENANCE),
     ]
 )
 """The columns of `Attempt.sft_row`, fixed so that empty and non-empty shards agree."""
@@ -543,12 +554,16 @@ def _swap_in(staging: Path, out_dir: Path) -> None:
 
 def _features(fields: Iterable[pa.Field]) -> list[dict[str, Any]]:
     """The Hugging Face `features` of a schema; our scalar Arrow types print as their dtype."""
-    return [
-        {"name": f.name, "list": _features(f.type.value_type)}
-        if pa.types.is_list(f.type)
-        else {"name": f.name, "dtype": str(f.type)}
-        for f in fields
-    ]
+    return [{"name": f.name, **_feature_type(f.type)} for f in fields]
+
+
+def _feature_type(kind: pa.DataType) -> dict[str, Any]:
+    if pa.types.is_list(kind):
+        item = kind.value_type
+        return {"list": _features(item) if pa.types.is_struct(item) else str(item)}
+    if pa.types.is_struct(kind):
+        return {"struct": _features(kind)}
+    return {"dtype": str(kind)}
 
 
 def _card_metadata(

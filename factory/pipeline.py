@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import ray
@@ -26,12 +27,13 @@ from factory.curate.removals import contaminated
 if TYPE_CHECKING:
     from factory.curate.embedding import EmbeddingIndex
 from factory.metrics import RunMetrics
-from factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
+from factory.models.base import ChatRequest, Completion, Message, ModelFailure, ModelUnreachable
 from factory.prompts import Prompts
 from factory.records import Candidate, Problem, RecordError, Verdict
 from factory.rows import Attempt, ProblemError, worth_retrying
 from factory.run_store import RunStore
 from factory.sources import read_source
+from factory.sources.files import read_problems
 from factory.star import (
     attempt_for,
     can_rationalize,
@@ -40,6 +42,7 @@ from factory.star import (
     mark_kept,
     requests_for,
 )
+from factory.synthesis.runner import synthesize
 from factory.verifier_pool import VerifierPool
 from verifiers.math.agreement import AgreementRule
 
@@ -78,9 +81,17 @@ class Driver:
         self.decontaminator = decontaminator
         self.paraphrases = paraphrases
         self._generating = asyncio.Semaphore(1)  # sized in run()
+        self._synthesized: list[Path] = []  # the synthesizers' problem files, made in run()
 
     async def run(self, on_progress: Callable[[RunMetrics], None] | None = None) -> None:
         await self._start_generator()
+        self._synthesized = await synthesize(
+            self.config.source.synthesize,
+            self.store,
+            self._complete,
+            self._synthesis_request,
+            self.config.source.generators.seed,
+        )
         committed = self.store.committed_units()
         generating = self._units_generating()
         self._generating = asyncio.Semaphore(generating)
@@ -123,6 +134,16 @@ class Driver:
         self.metrics.processes["generation"] = pid
         self.metrics.verified_on_node.setdefault(node, 0)
 
+    def _synthesis_request(self, prompt: str, number: int) -> ChatRequest:
+        model = self.config.model
+        return ChatRequest(
+            model=model.model,
+            messages=(Message(role="user", content=prompt),),
+            temperature=model.temperature,
+            max_tokens=model.max_tokens,
+            sample=number,
+        )
+
     def _units_generating(self) -> int:
         """Units asking the model at once: enough for twice `max_concurrency` requests."""
         per_unit = self.config.solve.unit_size * self.config.solve.samples
@@ -132,7 +153,8 @@ class Driver:
         """The source's problems; bad records, repeated ids and problems that copy a benchmark
         as errors naming them."""
         seen: set[str] = set()
-        for item in read_source(self.config.source):
+        synthesized = (read_problems(path) for path in self._synthesized)
+        for item in chain(read_source(self.config.source), *synthesized):
             if isinstance(item, RecordError):
                 yield ProblemError(
                     problem_id=item.record_id,
@@ -196,7 +218,8 @@ class Driver:
                 problem, self.prompts, self.config.model, samples, hinted=hinted
             )
         ]
-        answers = await self._complete(unit, [request for _, request in plan])
+        log = self.store.completions_file(unit)
+        answers = await self._complete(log, [request for _, request in plan])
         judged: list[tuple[Problem, ChatRequest, Completion]] = []
         for problem, request in plan:
             answer = answers[request.key]
@@ -244,7 +267,7 @@ class Driver:
         return [verdicts[index] for index in range(len(candidates))]
 
     async def _complete(
-        self, unit: int, requests: list[ChatRequest]
+        self, log: Path, requests: list[ChatRequest]
     ) -> dict[str, Completion | ModelFailure]:
         """Each request's completion: from the store if bought before, else from the model.
 
@@ -254,7 +277,7 @@ class Driver:
         """
         answers: dict[str, Completion | ModelFailure] = {}
         for restart in range(STREAM_RESTARTS + 1):
-            stored = self.store.stored_completions(unit)
+            stored = self.store.stored_completions(log)
             missing: dict[str, ChatRequest] = {}
             for request in requests:
                 if request.key in answers:
@@ -268,7 +291,7 @@ class Driver:
                 break
             try:
                 async with self._generating:
-                    await self._stream(unit, list(missing.values()), answers)
+                    await self._stream(log, list(missing.values()), answers)
                 break
             except RayActorError:
                 if restart == STREAM_RESTARTS:
@@ -277,10 +300,9 @@ class Driver:
         return answers
 
     async def _stream(
-        self, unit: int, requests: list[ChatRequest], answers: dict[str, Completion | ModelFailure]
+        self, log: Path, requests: list[ChatRequest], answers: dict[str, Completion | ModelFailure]
     ) -> None:
-        log = str(self.store.completions_file(unit))
-        stream = self.generator.complete.options(num_returns="streaming").remote(requests, log)
+        stream = self.generator.complete.options(num_returns="streaming").remote(requests, str(log))
         async for ref in stream:
             arrived: list[Completion | ModelFailure] = await ref
             for answer in arrived:

@@ -33,6 +33,9 @@ class Attempt(BaseModel):
         default=None, description="math without a reference: the majority answer's share"
     )
     tests: str | None = Field(description="the test spec as JSON text (code rows)")
+    provenance: dict[str, Any] | None = Field(
+        default=None, description="a synthesized problem's synthesizer, seed items and round"
+    )
     rationalized: bool
     kept: bool
     verdict: Verdict
@@ -53,7 +56,21 @@ class Attempt(BaseModel):
             "reference": self.reference,
             "agreement": self.agreement,
             "tests": self.tests,
+            "provenance": _provenance_row(self.provenance),
         }
+
+
+def _provenance_row(provenance: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The export's fixed `provenance` struct; null for problems from files and generators."""
+    if provenance is None:
+        return None
+    return {
+        "synthesizer": provenance.get("synthesizer"),
+        "name": provenance.get("name"),
+        "seeds": list(provenance.get("seeds", [])),
+        "round": provenance.get("round"),
+        "operation": provenance.get("operation"),
+    }
 
 
 Stage = Literal["source", "model", "verify"]

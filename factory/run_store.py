@@ -63,7 +63,7 @@ class RunStore:
         store.units_dir.mkdir(exist_ok=True)
         store.completions_dir.mkdir(exist_ok=True)
         if not store._has_work():  # a run that never got going (say, the endpoint was down)
-            _write_atomically(config_file, json.dumps(current, indent=2, sort_keys=True))
+            write_atomically(config_file, json.dumps(current, indent=2, sort_keys=True))
         return store
 
     def _has_work(self) -> bool:
@@ -82,9 +82,8 @@ class RunStore:
             if p.stem not in retry
         }
 
-    def stored_completions(self, unit: int) -> dict[str, Completion]:
-        """The completions a previous attempt at `unit` bought, by request key."""
-        path = self.completions_file(unit)
+    def stored_completions(self, path: Path) -> dict[str, Completion]:
+        """The completions stored in the log `path`, by request key."""
         found: dict[str, Completion] = {}
         if not path.exists():
             return found
@@ -102,6 +101,14 @@ class RunStore:
         worker (which runs on the driver's node) the moment each arrives."""
         return self.completions_dir / f"unit-{unit:06d}.jsonl"
 
+    def synthesis_log(self, name: str) -> Path:
+        """Where synthesizer `name`'s completions are appended."""
+        return self.completions_dir / f"synthesis-{name}.jsonl"
+
+    def synthesized_file(self, name: str) -> Path:
+        """The problems synthesizer `name` made (its drops beside it, `NAME.dropped.jsonl`)."""
+        return self.run_dir / "synthesized" / f"{name}.jsonl"
+
     def commit(
         self, unit: int, records: Iterable[Attempt | ProblemError], *, retry: bool = False
     ) -> None:
@@ -114,7 +121,7 @@ class RunStore:
         marker = self.units_dir / f"unit-{unit:06d}.retry"
         if retry:
             marker.touch()
-        _write_atomically(self.units_dir / f"unit-{unit:06d}.jsonl", text)
+        write_atomically(self.units_dir / f"unit-{unit:06d}.jsonl", text)
         if not retry:
             marker.unlink(missing_ok=True)
 
@@ -136,7 +143,8 @@ def _pinned(dumped: dict[str, Any]) -> dict[str, Any]:
     return pinned
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """`text` into `path`, which holds the old text or the new, never a part."""
     temporary = path.with_name(path.name + ".tmp")
     with temporary.open("w", encoding="utf-8") as stream:
         stream.write(text)

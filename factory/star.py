@@ -86,6 +86,7 @@ def attempt_for(
         ),
         reference=problem.reference if agreed is None else agreed[1],
         agreement=None if agreed is None else agreed[0],
+        provenance=problem.meta.get("provenance"),
         tests=problem.tests.model_dump_json() if problem.tests else None,
         rationalized=hinted,
         kept=False,

@@ -10,7 +10,7 @@ import pytest
 from factory.records import Candidate
 from sandboxes import Sandbox
 from verifiers.code import CodeVerifier
-from verifiers.code.inputs import edge_values, mutate, shape_of, shape_of_hint
+from verifiers.code.inputs import edge_values, mutate, near_constants, shape_of, shape_of_hint
 from verifiers.code.reference_check import DifferentialSettings
 
 MAXIMUM = "def largest(xs: list[int]) -> int:\n    return max(xs)\n"
@@ -58,6 +58,14 @@ def test_edge_values_cover_the_classic_mistakes_of_each_kind() -> None:
     lists = edge_values(shape_of([[4, 2, 9]]), [4, 2, 9])
     assert [] in lists and [4] in lists and [4, 4] in lists  # empty, one element, duplicates
     assert [-4, -2, -9] in lists and [2, 4, 9] in lists  # negatives, sorted
+
+
+def test_the_references_own_constants_are_boundaries_to_try() -> None:
+    constants = [3.7, 10, "x"]
+    assert near_constants(shape_of([2]), constants) == [9, 10, 11]
+    assert near_constants(shape_of([2.5]), constants) == [3.7, 10.0]
+    assert near_constants(shape_of([[1.5, 2.0]]), constants) == [[3.7], [10.0]]
+    assert "one one two two" in edge_values(shape_of(["one one two"]), "one one two")
 
 
 def test_shapes_follow_the_values_and_the_hints() -> None:

@@ -40,9 +40,9 @@ def test_completions_are_read_back_by_key_and_a_torn_last_line_is_skipped(tmp_pa
         for key in ("a", "b"):
             log.write(_completion(key).model_dump_json() + "\n")
         log.write(_completion("c").model_dump_json()[:25])  # a kill in the middle of a write
-    stored = store.stored_completions(7)
+    stored = store.stored_completions(store.completions_file(7))
     assert set(stored) == {"a", "b"} and stored["b"].text == "answer b"
-    assert store.stored_completions(8) == {}
+    assert store.stored_completions(store.completions_file(8)) == {}
 
 
 def test_a_unit_commits_whole_and_only_committed_units_count(tmp_path: Path) -> None:

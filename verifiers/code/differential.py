@@ -50,6 +50,7 @@ from inputs import (  # noqa: E402
 )
 
 MAX_SEEDS = 200
+MAX_CONSTANTS = 20
 REPR_LIMIT = 300
 RESULT_LIMIT = 1_000_000
 LOAD_LIMIT_S = 30
@@ -110,6 +111,19 @@ def entry_point(spec: dict, reference_source: str) -> str | None:
     return next((name for name in called if name in defined), None)
 
 
+def source_constants(source: str) -> list:
+    """The distinct numbers written in the reference's code (not its docstrings' examples)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Constant)
+            and type(node.value) in (int, float)
+            and node.value not in found
+        ):
+            found.append(node.value)
+    return found[:MAX_CONSTANTS]
+
+
 def reference_side(spec: dict, model_draws: list) -> dict:
     """In its own process: the valid inputs in order, each with the reference's result."""
     with open(os.path.join(WORKDIR, "reference.py"), encoding="utf-8") as handle:
@@ -124,7 +138,7 @@ def reference_side(spec: dict, model_draws: list) -> dict:
     function = namespace[entry]
     deadline = time.monotonic() + spec["budget_s"]
     seeds = seed_calls(namespace, entry, spec["tests"], spec["budget_s"] / 4)
-    calls = build_inputs(function, seeds, model_draws, spec, deadline)
+    calls = build_inputs(function, seeds, model_draws, spec, deadline, source_constants(source))
     valid, invalid, counted = [], 0, {}
     for origin, args, kwargs in calls:
         if time.monotonic() > deadline:

@@ -39,8 +39,11 @@ def timed_call(function, args: tuple, kwargs: dict, limit_s: float):
     return value, time.perf_counter() - start
 
 
-def build_inputs(function, seeds: list, model_draws: list, spec: dict, deadline: float) -> list:
-    """The calls to try, in order: edge values, mutations, Hypothesis draws, the model's draws.
+def build_inputs(
+    function, seeds: list, model_draws: list, spec: dict, deadline: float, constants: list
+) -> list:
+    """The calls to try, in order: edge values (the reference's own constants among them),
+    mutations, Hypothesis draws, the model's draws.
 
     Each is (origin, args, kwargs); repeats are dropped and at most `max_inputs` kept.
     """
@@ -53,7 +56,8 @@ def build_inputs(function, seeds: list, model_draws: list, spec: dict, deadline:
         for position, shape in enumerate(shapes[: len(args)]):
             if shape is None:
                 continue
-            for value in edge_values(shape, args[position]):
+            values = edge_values(shape, args[position]) + near_constants(shape, constants)
+            for value in values:
                 inputs.add("edge", (*args[:position], value, *args[position + 1 :]), kwargs)
     rng = random.Random(0)
     pool = list(seeds) or ([base] if base else [])
@@ -267,6 +271,7 @@ def edge_values(shape: Shape, sample) -> list:
                 " " + sample,
                 sample + " ",
                 sample.replace(" ", "  "),
+                " ".join([*sample.split(), *sample.split()[-1:]]),  # a repeated word
                 sample[::-1],
                 sample[:1],
                 sample + sample[-1],
@@ -299,6 +304,19 @@ def edge_values(shape: Shape, sample) -> list:
             if all(isinstance(k, str) for k in sample):
                 values += [{k.upper(): v for k, v in sample.items()}]
         return values
+    return []
+
+
+def near_constants(shape: Shape, constants: list) -> list:
+    """Values at the reference's own boundaries: the numbers in its source, and their
+    neighbours, where the argument is a number or a list of numbers (`gpa > 3.7`: 3.7)."""
+    numbers = [c for c in constants if kind_of(c) in ("int", "float")]
+    if shape.kind == "int":
+        return [v for c in numbers if kind_of(c) == "int" for v in (c - 1, c, c + 1)]
+    if shape.kind == "float":
+        return [float(c) for c in numbers]
+    if shape.kind == "list" and shape.items is not None:
+        return [[v] for v in near_constants(shape.items, constants)]
     return []
 
 
