@@ -10,12 +10,14 @@ Hypothesis draws shaped by the signature's type hints or, failing those, by thos
 draws from a strategy the model wrote. An input on which the reference raises, or runs past its
 time, is not a valid input.
 
-Three processes keep the untrusted parties away from the reference: a child runs the model's
-strategy and hands back only Python literals; a second child loads the reference, records the
-arguments of the given tests, builds the inputs and the reference's results; only then does this
-process load the candidate and call it on each valid input, stopping at the first difference.
-The report leaves as the harness's does: one line that starts with the nonce, on a duplicate of
-stdout taken before the candidate is loaded.
+Separate processes keep the untrusted parties away from the reference and its results. The
+candidate's process is forked first, before the spec, the nonce or any result exists; it is
+sent only the calls to make and answers with the `repr` of each result, read back as a literal.
+A second child runs the model's strategy, without stdin and before the nonce is read, and hands
+back only literals. A third loads the reference, records the arguments of the given tests,
+builds the inputs and the reference's results. This process compares, stopping at the first
+difference, and writes the report as the harness does: one line that starts with the nonce,
+which no untrusted process ever holds.
 """
 
 from __future__ import annotations
