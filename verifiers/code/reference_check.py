@@ -22,6 +22,7 @@ from typing import Any
 from factory.records import AssertTests, CallTests, Candidate
 from sandboxes import Job
 from verifiers.code.extract import extract_program
+from verifiers.code.report import NoReport, nonce_report
 
 _HERE = Path(__file__).parent
 FILES = {
@@ -107,15 +108,15 @@ def differential_job(
 
 def read_outcome(stdout: str, nonce: str) -> dict[str, Any]:
     """The check's detail entry, from the one report line that starts with the nonce."""
-    lines = [line for line in stdout.splitlines() if line.startswith(nonce + " ")]
-    if len(lines) != 1:
+    try:
+        report = nonce_report(stdout, nonce)
+    except NoReport as err:
         message = (
-            "differential testing did not run to the end (the program ended it)"
-            if not lines
-            else "more than one report: the program tampered with the check"
+            "more than one report: the program tampered with the check"
+            if err.forged
+            else "differential testing did not run to the end (the program ended it)"
         )
         return {"test": TEST_NAME, "outcome": "runtime_error", "message": message}
-    report = json.loads(lines[0][len(nonce) + 1 :])
     detail: dict[str, Any] = {"test": TEST_NAME, **report}
     if report["outcome"] == "passed":
         inputs = report.get("inputs", {})

@@ -19,6 +19,7 @@ from verifiers.code.reference_check import (
     read_outcome,
     skipped,
 )
+from verifiers.code.report import NoReport, nonce_report
 
 HARNESS = Path(__file__).with_name("harness.py").read_text()
 DEFAULT_TIME_LIMIT_S = 10.0
@@ -180,17 +181,17 @@ def _limit_outcome(result: RunResult) -> list[dict[str, Any]]:
 
 def _read_report(result: RunResult, nonce: str) -> tuple[list[dict[str, Any]], list | None]:
     """The harness's outcomes and call results: the one stdout line that starts with the nonce."""
-    lines = [line for line in result.stdout.splitlines() if line.startswith(nonce + " ")]
-    if len(lines) != 1:
+    try:
+        report = nonce_report(result.stdout, nonce)
+    except NoReport as err:
         why = (
-            "the tests did not run to the end (the program exited or was killed early)"
-            if not lines
-            else "more than one report: the program tampered with the harness"
+            "more than one report: the program tampered with the harness"
+            if err.forged
+            else "the tests did not run to the end (the program exited or was killed early)"
         )
         tail = result.stderr.strip()[-300:]
         message = why + (f"; stderr: {tail}" if tail else "")
         return [{"test": "program", "outcome": "runtime_error", "message": message}], None
-    report = json.loads(lines[0][len(nonce) + 1 :])
     return report["outcomes"], report.get("results")
 
 
