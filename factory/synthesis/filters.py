@@ -329,6 +329,12 @@ _VARIABLE_X = re.compile(r"(?<![^\W\d_])x(?![^\W\d_])")
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 
 
+def numbers_in(text: str) -> list[str]:
+    """The numbers written in `text` (thousands commas dropped), sorted: equal lists mean the
+    same numbers, whatever their order."""
+    return sorted(match.group().replace(",", "") for match in _NUMBER.finditer(text))
+
+
 def _group_end(text: str, start: int) -> int | None:
     """The end of the {...} or [...] group that opens at `start`; None when none opens there or it
     is not closed."""

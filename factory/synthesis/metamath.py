@@ -12,22 +12,15 @@ Only seeds with a reference are used.
 from __future__ import annotations
 
 import random
-import re
 
 from factory.records import Problem
 from factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer, reply_text
-from factory.synthesis.filters import backward_question, failed_evolution
+from factory.synthesis.filters import backward_question, failed_evolution, numbers_in
 
 PROMPT = """Rephrase the following question without changing its meaning, its numbers or what \
 it asks for. Reply with the rephrased question only, after "Question:".
 
 Question: {problem}"""
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-
-
-def numbers(text: str) -> list[str]:
-    return sorted(n.replace(",", "") for n in _NUMBER.findall(text))
 
 
 class MetaMath(Synthesizer):
@@ -79,10 +72,10 @@ class MetaMath(Synthesizer):
 def _bad_rephrasing(seed: Problem, text: str) -> str | None:
     if not text:
         return "empty reply"
-    if numbers(text) != numbers(seed.problem):
+    if numbers_in(text) != numbers_in(seed.problem):
         return (
-            f"changes the numbers ({', '.join(numbers(seed.problem))} -> "
-            f"{', '.join(numbers(text))}), so the gold answer may no longer hold"
+            f"changes the numbers ({', '.join(numbers_in(seed.problem))} -> "
+            f"{', '.join(numbers_in(text))}), so the gold answer may no longer hold"
         )
     failure = failed_evolution(seed.problem, text)
     if failure and failure.startswith("adds nothing"):

@@ -43,11 +43,11 @@ if hasattr(sys, "set_int_max_str_digits"):  # results are compared through their
 from harness import strict_equal  # noqa: E402  (after the path is set)
 from inputs import (  # noqa: E402
     OverTime,
-    alarm,
     build_inputs,
     has_hypothesis,
     hypothesis_draws,
     kind_of,
+    time_limit,
     timed_call,
 )
 
@@ -84,14 +84,11 @@ def seed_calls(namespace: dict, entry: str, tests: dict, limit_s: float) -> list
 
     scope = dict(namespace)
     scope[entry] = recording
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, limit_s)
     try:
-        exec(compile(tests["code"], "tests.py", "exec"), scope)
-    except BaseException:  # a failing test still showed its arguments
+        with time_limit(limit_s):
+            exec(compile(tests["code"], "tests.py", "exec"), scope)
+    except BaseException:  # a failing test, or one past the limit, still showed its arguments
         pass
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
     return calls
 
 

@@ -22,20 +22,27 @@ class OverTime(BaseException):
     """A call ran past its limit (a BaseException, so `except Exception` cannot swallow it)."""
 
 
-def alarm(signum, frame):
+def _alarm(signum, frame):
     raise OverTime()
+
+
+@contextlib.contextmanager
+def time_limit(limit_s: float):
+    """Raise OverTime in the block once `limit_s` seconds have passed."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def timed_call(function, args: tuple, kwargs: dict, limit_s: float):
     """`function(*args, **kwargs)` on deep copies, within `limit_s`: (value, seconds)."""
     args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
-    signal.signal(signal.SIGALRM, alarm)
     start = time.perf_counter()
-    signal.setitimer(signal.ITIMER_REAL, limit_s)
-    try:
+    with time_limit(limit_s):
         value = function(*args, **kwargs)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
     return value, time.perf_counter() - start
 
 
@@ -467,14 +474,8 @@ def hypothesis_draws(strategy, count: int, limit_s: float) -> list:
     def collect(example) -> None:
         drawn.append(copy.deepcopy(example))
 
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, limit_s)
-    try:
+    with contextlib.suppress(OverTime), time_limit(limit_s):
         collect()
-    except OverTime:
-        pass
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
     return drawn
 
 
