@@ -56,6 +56,7 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/code_conformance.py
 	$(VENV)/bin/python bench/differential_humaneval.py
 	$(VENV)/bin/python bench/self_consistency.py
+	$(VENV)/bin/python bench/dual_agreement.py
 	$(VENV)/bin/python bench/client_throughput.py
 	$(VENV)/bin/python bench/generate_throughput.py
 	$(VENV)/bin/python bench/decontamination.py

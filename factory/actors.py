@@ -17,7 +17,10 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from factory.config import JobConfig
 from factory.models.base import ChatRequest, Completion, ModelClient, ModelError, ModelFailure
 from factory.records import Candidate, Verdict
-from verifiers.math.agreement import AgreementRule, judge_by_agreement
+from factory.verifier_pool import AgreementRules
+from verifiers.code.dual_agreement import judge_by_dual_agreement
+from verifiers.code.verifier import CodeVerifier
+from verifiers.math.agreement import judge_by_agreement
 
 GENERATION_CALLS_IN_FLIGHT = 1000
 """Concurrent unit streams one generation worker accepts; the model client bounds requests."""
@@ -120,14 +123,18 @@ class VerifyWorker:
         return ray.get_runtime_context().get_node_id(), verdicts
 
     def agree(
-        self, groups: list[list[Candidate]], rule: AgreementRule
+        self, groups: list[list[Candidate]], rules: AgreementRules
     ) -> tuple[str, list[Verdict]]:
-        """This node's id and, for each group (the samples of one math problem without a
-        reference), one verdict per sample by self-consistency, all groups flattened."""
+        """This node's id and, for each group (the samples of one problem judged by agreement),
+        one verdict per sample, all groups flattened: dual agreement for code, else
+        self-consistency."""
         verdicts = []
         for group in groups:
             verifier = self._registry.select(group[0])
-            judged = judge_by_agreement(group, verifier, rule)
+            if isinstance(verifier, CodeVerifier):
+                judged = judge_by_dual_agreement(group, verifier, rules.dual)
+            else:
+                judged = judge_by_agreement(group, verifier, rules.majority)
             verdicts += [v.model_copy(update={"verifier": verifier.name}) for v in judged]
         return ray.get_runtime_context().get_node_id(), verdicts
 

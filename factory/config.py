@@ -28,14 +28,25 @@ class Generators(_Section):
         description="false: the problems come without gold answers and reference solutions, "
         "so they are judged by agreement (math) and by their tests alone (code)",
     )
+    tests: bool = Field(
+        default=True,
+        description="false: function problems come without tests (`meta.entry_point` names the "
+        "function), so they are judged by dual agreement against tests the model writes; "
+        "stdio problems keep theirs",
+    )
 
 
 class SynthesizerConfig(_Section):
     """One synthesizer: new problems asked of the model from seed problems (`docs/synthesis.md`)."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="unique in the job; ids and files")
-    kind: str = Field(description="self_instruct | evol_instruct | metamath | a plugin's name")
-    seeds: list[Path] = Field(min_length=1, description="Problem files (JSON Lines or Parquet)")
+    kind: str = Field(
+        description="self_instruct | evol_instruct | metamath | oss_instruct | a plugin's name"
+    )
+    seeds: list[Path] = Field(
+        min_length=1,
+        description="Problem files (JSON Lines or Parquet); oss_instruct: code files or folders",
+    )
     domain: str = "math"
     count: int = Field(default=100, ge=1, description="new problems wanted")
     rounds: int = Field(default=3, ge=1)
@@ -124,10 +135,26 @@ class SelfConsistencyConfig(_Section):
     min_samples: int = Field(default=4, ge=2, description="fewer samples are never accepted")
 
 
+class DualAgreementConfig(_Section):
+    """Code problems without trusted tests: the samples judged against tests the model wrote
+    (CodeT's dual agreement, `docs/code.md`)."""
+
+    test_samples: int = Field(
+        default=2, ge=0, description="requests for tests per problem, besides its own tests"
+    )
+    min_group: int = Field(
+        default=2, ge=1, description="solutions in the accepted consensus set, at least"
+    )
+    min_tests: int = Field(
+        default=1, ge=1, description="tests the accepted consensus set passes, at least"
+    )
+
+
 class VerifyConfig(_Section):
     workers: int | None = Field(default=None, ge=1)
     differential: DifferentialConfig = Field(default_factory=DifferentialConfig)
     self_consistency: SelfConsistencyConfig = Field(default_factory=SelfConsistencyConfig)
+    dual_agreement: DualAgreementConfig = Field(default_factory=DualAgreementConfig)
     timeout_s: float = Field(
         default=600.0,
         gt=0,

@@ -70,6 +70,16 @@ _PROVENANCE = pa.struct(
         pa.field("seeds", pa.list_(pa.string())),
         pa.field("round", pa.int64()),
         pa.field("operation", pa.string()),
+        pa.field(
+            "snippet",  # OSS-Instruct: the code the problem was drawn from
+            pa.struct(
+                [
+                    pa.field("path", pa.string()),
+                    pa.field("start", pa.int64()),
+                    pa.field("end", pa.int64()),
+                ]
+            ),
+        ),
     ]
 )
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 from factory.metrics import RunMetrics
 from factory.models.base import ChatRequest, Completion, Message, ModelFailure, ModelUnreachable
 from factory.prompts import Prompts
-from factory.records import Candidate, Problem, RecordError, Verdict
+from factory.records import AssertTests, Candidate, Problem, RecordError, Verdict
 from factory.rows import Attempt, ProblemError, worth_retrying
 from factory.run_store import RunStore
 from factory.sources import read_source
@@ -39,11 +39,14 @@ from factory.star import (
     can_rationalize,
     candidate_for,
     judged_by_agreement,
+    judged_by_dual_agreement,
     mark_kept,
     requests_for,
 )
 from factory.synthesis.runner import synthesize
-from factory.verifier_pool import VerifierPool
+from factory.test_writing import gathered_tests, requests_for_tests
+from factory.verifier_pool import AgreementRules, VerifierPool
+from verifiers.code.dual_agreement import DualAgreementRule
 from verifiers.math.agreement import AgreementRule
 
 STREAM_RESTARTS = 5
@@ -218,27 +221,32 @@ class Driver:
                 problem, self.prompts, self.config.model, samples, hinted=hinted
             )
         ]
+        writing = [] if hinted else [p for p in problems if judged_by_dual_agreement(p)]
+        asked_for_tests = [
+            (problem, request)
+            for problem in writing
+            for request in requests_for_tests(
+                problem, self.config.model, self.config.verify.dual_agreement.test_samples
+            )
+        ]
         log = self.store.completions_file(unit)
-        answers = await self._complete(log, [request for _, request in plan])
+        answers = await self._complete(log, [request for _, request in plan + asked_for_tests])
+        suites = _test_suites(writing, asked_for_tests, answers, records)
         judged: list[tuple[Problem, ChatRequest, Completion]] = []
         for problem, request in plan:
             answer = answers[request.key]
             if isinstance(answer, ModelFailure):
-                records.append(
-                    ProblemError(
-                        problem_id=problem.id,
-                        stage="model",
-                        kind=answer.kind,
-                        message=f"{'rationalization' if hinted else 'sample'} {request.sample} "
-                        f"of problem {problem.id!r} got no completion after {answer.attempts} "
-                        f"attempt(s): {answer.message}",
-                    )
-                )
+                what = "rationalization" if hinted else "sample"
+                records.append(_no_completion(problem, f"{what} {request.sample}", answer))
             else:
                 judged.append((problem, request, answer))
         candidates: list[Candidate] = [
             candidate_for(problem, request, answer, hinted=hinted)
             for problem, request, answer in judged
+        ]
+        candidates = [
+            c.model_copy(update={"tests": suites[c.problem_id]}) if c.problem_id in suites else c
+            for c in candidates
         ]
         verdicts = await self._verify([problem for problem, _, _ in judged], candidates)
         return [
@@ -247,19 +255,24 @@ class Driver:
         ]
 
     async def _verify(self, problems: list[Problem], candidates: list[Candidate]) -> list[Verdict]:
-        """Each candidate's verdict, in order: by its verifier, or, for the samples of a math
-        problem without a reference, by their agreement (self-consistency)."""
+        """Each candidate's verdict, in order: by its verifier, or by the agreement of its
+        problem's samples: self-consistency for a math problem without a reference, dual
+        agreement for a code problem without trusted tests."""
         groups: dict[str, list[int]] = {}
         alone: list[int] = []
         for index, problem in enumerate(problems):
-            if judged_by_agreement(problem):
+            if judged_by_agreement(problem) or judged_by_dual_agreement(problem):
                 groups.setdefault(problem.id, []).append(index)
             else:
                 alone.append(index)
-        rule = AgreementRule(**self.config.verify.self_consistency.model_dump())
+        verify = self.config.verify
+        rules = AgreementRules(
+            majority=AgreementRule(**verify.self_consistency.model_dump()),
+            dual=DualAgreementRule(**verify.dual_agreement.model_dump(exclude={"test_samples"})),
+        )
         by_verifier, by_agreement = await asyncio.gather(
             self.verifiers.verify([candidates[i] for i in alone]),
-            self.verifiers.agree([[candidates[i] for i in g] for g in groups.values()], rule),
+            self.verifiers.agree([[candidates[i] for i in g] for g in groups.values()], rules),
         )
         verdicts: dict[int, Verdict] = dict(zip(alone, by_verifier, strict=True))
         grouped = [index for group in groups.values() for index in group]
@@ -308,6 +321,33 @@ class Driver:
             for answer in arrived:
                 answers[answer.key] = answer
                 self.metrics.completion(answer, reused=False)
+
+
+def _test_suites(
+    problems: list[Problem],
+    asked: list[tuple[Problem, ChatRequest]],
+    answers: dict[str, Completion | ModelFailure],
+    records: list[Attempt | ProblemError],
+) -> dict[str, AssertTests | None]:
+    """Each problem's tests, gathered from its own and the model's replies (`test_writing`)."""
+    replies: dict[str, list[str]] = {problem.id: [] for problem in problems}
+    for problem, request in asked:
+        answer = answers[request.key]
+        if isinstance(answer, ModelFailure):
+            records.append(_no_completion(problem, f"request for tests {request.sample}", answer))
+        else:
+            replies[problem.id].append(answer.text)
+    return {problem.id: gathered_tests(problem, replies[problem.id]) for problem in problems}
+
+
+def _no_completion(problem: Problem, what: str, failure: ModelFailure) -> ProblemError:
+    return ProblemError(
+        problem_id=problem.id,
+        stage="model",
+        kind=failure.kind,
+        message=f"{what} of problem {problem.id!r} got no completion after "
+        f"{failure.attempts} attempt(s): {failure.message}",
+    )
 
 
 def _units(items: Iterable[Item], size: int) -> Iterator[list[Item]]:

@@ -70,6 +70,7 @@ def _provenance_row(provenance: dict[str, Any] | None) -> dict[str, Any] | None:
         "seeds": list(provenance.get("seeds", [])),
         "round": provenance.get("round"),
         "operation": provenance.get("operation"),
+        "snippet": provenance.get("snippet"),
     }
 
 

@@ -138,7 +138,7 @@ def _pinned(dumped: dict[str, Any]) -> dict[str, Any]:
     model = dumped.get("model") or {}
     pinned.update({f"model.{key}": model.get(key) for key in _PINNED_MODEL_KEYS})
     verify = dumped.get("verify") or {}
-    for key in ("differential", "self_consistency"):
+    for key in ("differential", "self_consistency", "dual_agreement"):
         pinned[f"verify.{key}"] = verify.get(key)
     return pinned
 

@@ -12,8 +12,10 @@ from factory.config import ModelConfig
 from factory.curate.distinct import choose_distinct
 from factory.models.base import ChatRequest, Completion, Message
 from factory.prompts import Prompts
-from factory.records import Candidate, Problem, Verdict
+from factory.records import AssertTests, Candidate, Problem, TestSpec, Verdict
 from factory.rows import Attempt
+from factory.test_writing import entry_point
+from verifiers.code.dual_agreement import agreed_tests
 from verifiers.math.agreement import consensus
 
 
@@ -34,13 +36,27 @@ def requests_for(
     ]
 
 
-def can_rationalize(problem: Problem) -> bool:
+def _has_reference(problem: Problem) -> bool:
     return problem.reference is not None and bool(problem.reference.strip())
+
+
+def can_rationalize(problem: Problem) -> bool:
+    """A problem with a reference to hint at, unless that reference is not trusted: a hint
+    from it would only teach the samples to agree with it."""
+    return _has_reference(problem) and not judged_by_dual_agreement(problem)
 
 
 def judged_by_agreement(problem: Problem) -> bool:
     """A math problem without a reference: its samples are judged by self-consistency."""
-    return problem.domain == "math" and not can_rationalize(problem)
+    return problem.domain == "math" and not _has_reference(problem)
+
+
+def judged_by_dual_agreement(problem: Problem) -> bool:
+    """A code problem without tests, or whose tests the model wrote (`meta.tests_trusted` is
+    false): its samples are judged by dual agreement against model-written tests."""
+    return problem.domain == "code" and (
+        problem.tests is None or problem.meta.get("tests_trusted") is False
+    )
 
 
 def attempt_id(problem: Problem, request: ChatRequest, *, hinted: bool) -> str:
@@ -70,10 +86,12 @@ def attempt_for(
 ) -> Attempt:
     """The attempt as stored: the plain solve prompt, whatever was sent.
 
-    An attempt accepted by agreement records it, and the majority answer as its `reference`,
-    so the row can be checked again like any other.
+    An attempt accepted by agreement records it. By self-consistency, the majority answer
+    becomes its `reference`; by dual agreement, the tests its consensus set passes become its
+    `tests` (and the problem's reference stays only if it was in that set). So the row can be
+    checked again like any other.
     """
-    agreed = consensus(verdict)
+    agreement, reference, tests = _judged_by(problem, verdict)
     return Attempt(
         id=attempt_id(problem, request, hinted=hinted),
         problem_id=problem.id,
@@ -84,16 +102,31 @@ def attempt_for(
             Message(role="user", content=prompts.prompt(problem)),
             Message(role="assistant", content=completion.text),
         ),
-        reference=problem.reference if agreed is None else agreed[1],
-        agreement=None if agreed is None else agreed[0],
+        reference=reference,
+        agreement=agreement,
         provenance=problem.meta.get("provenance"),
-        tests=problem.tests.model_dump_json() if problem.tests else None,
+        tests=tests.model_dump_json() if tests else None,
         rationalized=hinted,
         kept=False,
         verdict=verdict,
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
     )
+
+
+def _judged_by(
+    problem: Problem, verdict: Verdict
+) -> tuple[float | None, str | None, TestSpec | None]:
+    """The row's agreement, reference and tests, as its verdict establishes them."""
+    majority = consensus(verdict)
+    if majority is not None:
+        return majority[0], majority[1], problem.tests
+    dual = agreed_tests(verdict)
+    if dual is not None:
+        agreement, code, reference_agrees = dual
+        tests = AssertTests(format="assert", code=code, entry_point=entry_point(problem))
+        return agreement, problem.reference if reference_agrees else None, tests
+    return None, problem.reference, problem.tests
 
 
 def mark_kept(attempts: list[Attempt], keep: int) -> list[Attempt]:

@@ -3,29 +3,35 @@
 It answers exactly the problems of the config's built-in generators, asked with the config's
 prompts. It rebuilds them from the config alone (the generators are seeded, the prompts are
 files the config names), so it runs on any Ray node without a shared file system, and it maps the
-exact text of every solve and hinted prompt to its problem in one dict.
+exact text of every solve and hinted prompt, and of every request for tests, to its problem in
+one dict.
 
 An answer is the problem's worked steps, worded a little differently per sample, and then its
 reference answer. With probability `model.offline_error_rate` (a quarter of it when the prompt
 gives the reference as a hint) the answer is deliberately wrong, so the verifier has something to
 reject and STaR something to rationalize. Every choice is drawn from a generator seeded with the
 request's key: the same request always gets the same text, which a resumed run relies on, while
-the samples of one problem differ.
+the samples of one problem differ. Asked for tests, it writes asserts from the problem's own test
+cases, some of them wrong at the same rate (`offline_tests.py`).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterable
+from typing import Literal
 
 from factory.config import Generators, JobConfig
 from factory.models.base import ChatRequest, Completion, ModelError
 from factory.models.offline_code import BuggyPrograms
 from factory.models.offline_math import wrong_answer, wrong_steps
+from factory.models.offline_tests import written_tests
 from factory.prompts import Prompts, load_prompts
 from factory.records import Problem
+from factory.sources import as_sourced
 from factory.sources.code_problems import generate_code
 from factory.sources.math_problems import generate_math
+from factory.test_writing import prompt_for_tests
 
 HINTED_ERROR_SHARE = 0.25  # a hint makes a wrong answer this much less likely
 
@@ -65,7 +71,7 @@ class OfflineTeacher:
         self._error_rate = config.model.offline_error_rate
         self._generators = config.source.generators
         prompts = load_prompts(config.star.prompts, config.star.hints)
-        self._known = index_prompts(built_in_problems(self._generators), prompts)
+        self._known = index_prompts(built_in_problems(self._generators), prompts, self._generators)
         self._bugs = BuggyPrograms()
 
     async def probe(self) -> None:
@@ -92,9 +98,11 @@ class OfflineTeacher:
         known = self._known.get(asked) if asked is not None else None
         if known is None:
             raise ModelError("declined", self._declined())
-        problem, hinted = known
+        problem, asked_for = known
         rng = random.Random(request.key)
-        rate = self._error_rate * (HINTED_ERROR_SHARE if hinted else 1.0)
+        if asked_for == "tests":
+            return written_tests(problem, self._error_rate, rng)
+        rate = self._error_rate * (HINTED_ERROR_SHARE if asked_for == "hinted" else 1.0)
         wrong = rng.random() < rate
         if problem.domain == "math":
             return _math_answer(problem, wrong, rng)
@@ -119,12 +127,20 @@ def built_in_problems(generators: Generators) -> list[Problem]:
     ]
 
 
-def index_prompts(problems: Iterable[Problem], prompts: Prompts) -> dict[str, tuple[Problem, bool]]:
-    """Each problem under the text of its solve prompt (False) and of its hinted prompt (True)."""
-    index: dict[str, tuple[Problem, bool]] = {}
+AskedFor = Literal["solve", "hinted", "tests"]
+
+
+def index_prompts(
+    problems: Iterable[Problem], prompts: Prompts, generators: Generators
+) -> dict[str, tuple[Problem, AskedFor]]:
+    """Each problem under the text of its solve prompt, its hinted prompt and its request for
+    tests, each asked about the problem as the job sees it (`as_sourced`)."""
+    index: dict[str, tuple[Problem, AskedFor]] = {}
     for problem in problems:
-        index[prompts.prompt(problem)] = (problem, False)
-        index[prompts.hinted(problem)] = (problem, True)
+        sourced = as_sourced(problem, generators)
+        index[prompts.prompt(sourced)] = (problem, "solve")
+        index[prompts.hinted(problem)] = (problem, "hinted")
+        index[prompt_for_tests(sourced)] = (problem, "tests")
     return index
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from itertools import chain
 
-from factory.config import SourceConfig
-from factory.records import Problem, RecordError
+from factory.config import Generators, SourceConfig
+from factory.records import AssertTests, CallTests, Problem, PytestTests, RecordError, TestSpec
 from factory.sources.code_problems import generate_code
 from factory.sources.files import read_problems
 from factory.sources.math_problems import generate_math
@@ -25,4 +26,27 @@ def read_source(source: SourceConfig) -> Iterator[Problem | RecordError]:
         generate_code(generators.code, generators.seed),
     )
     for problem in generated:
-        yield problem if generators.references else problem.model_copy(update={"reference": None})
+        yield as_sourced(problem, generators)
+
+
+def as_sourced(problem: Problem, generators: Generators) -> Problem:
+    """A generated problem as the job sees it: without what `generators` withholds."""
+    if not generators.references:
+        problem = problem.model_copy(update={"reference": None})
+    if not generators.tests and problem.domain == "code":
+        name = _function_name(problem.tests)
+        if name is not None:
+            meta = {**problem.meta, "entry_point": name}
+            problem = problem.model_copy(update={"tests": None, "meta": meta})
+    return problem
+
+
+def _function_name(tests: TestSpec | None) -> str | None:
+    """The function that tests call; None for a program's tests (stdio)."""
+    if isinstance(tests, AssertTests | CallTests):
+        return tests.entry_point
+    if isinstance(tests, PytestTests):
+        for node in ast.walk(ast.parse(tests.code)):
+            if isinstance(node, ast.ImportFrom) and node.module == "solution":
+                return node.names[0].name
+    return None

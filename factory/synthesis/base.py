@@ -1,7 +1,8 @@
 """The synthesizer interface: new problems asked of the model, from seed problems.
 
 A synthesizer is a class registered by `kind` (built in, or under the entry-point group
-`verified_factory.synthesizers`, as a verifier plugin is). The job's driver gives it the seed
+`verified_factory.synthesizers`, as a verifier plugin is). Its `load_seeds` reads the entry's
+`seeds` paths (Problem files unless it says otherwise). The job's driver gives it the seed
 problems, an `ask` that buys completions through the run's store (so a crash never pays twice
 and a resumed run gets the same answers back), and a random generator seeded by the job; it
 returns the new problems and every candidate it dropped, with the reason.
@@ -16,9 +17,11 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
-from factory.records import Problem
+from factory.records import Problem, RecordError
+from factory.sources.files import read_problems
 
 Ask = Callable[[list[str]], Awaitable[list[str | None]]]
 """Prompts in, the model's replies out, in order; None for a prompt that got no completion."""
@@ -57,6 +60,22 @@ class Synthesizer(ABC):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @classmethod
+    def load_seeds(cls, paths: list[Path]) -> list[Problem]:
+        """The seeds in the entry's `seeds` paths; by default, the Problems of Problem files.
+
+        A ValueError names the file at fault, or says that the files hold no problem.
+        """
+        seeds: list[Problem] = []
+        for path in paths:
+            for item in read_problems(path):
+                if isinstance(item, RecordError):
+                    raise ValueError(f"seed file {path}: {item}")
+                seeds.append(item)
+        if not seeds:
+            raise ValueError(f"the seed files hold no problem: {', '.join(map(str, paths))}")
+        return seeds
 
     @abstractmethod
     async def run(self, seeds: list[Problem], ask: Ask, rng: random.Random) -> Synthesized:

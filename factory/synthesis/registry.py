@@ -7,10 +7,11 @@ from importlib.metadata import entry_points
 from factory.synthesis.base import SYNTHESIZER_ENTRY_POINTS, Synthesizer
 from factory.synthesis.evol_instruct import EvolInstruct
 from factory.synthesis.metamath import MetaMath
+from factory.synthesis.oss_instruct import OssInstruct
 from factory.synthesis.self_instruct import SelfInstruct
 
 BUILT_IN: dict[str, type[Synthesizer]] = {
-    cls.kind: cls for cls in (SelfInstruct, EvolInstruct, MetaMath)
+    cls.kind: cls for cls in (SelfInstruct, EvolInstruct, MetaMath, OssInstruct)
 }
 
 

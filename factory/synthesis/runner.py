@@ -18,9 +18,7 @@ from pathlib import Path
 
 from factory.config import SynthesizerConfig
 from factory.models.base import ChatRequest, Completion, ModelFailure
-from factory.records import Problem, RecordError
 from factory.run_store import RunStore, write_atomically
-from factory.sources.files import read_problems
 from factory.synthesis.base import Settings, Synthesized
 from factory.synthesis.registry import synthesizer_class
 
@@ -53,7 +51,11 @@ async def _run(
     make_request: MakeRequest,
     seed: int,
 ) -> Synthesized:
-    seeds = _seed_problems(entry)
+    cls = synthesizer_class(entry.kind)
+    try:
+        seeds = cls.load_seeds(entry.seeds)
+    except ValueError as err:
+        raise ValueError(f"synthesizer {entry.name!r}: {err}") from err
     log = store.synthesis_log(entry.name)
     asked = 0
 
@@ -74,20 +76,8 @@ async def _run(
         rounds=entry.rounds,
         options=dict(entry.options),
     )
-    synthesizer = synthesizer_class(entry.kind)(settings)
+    synthesizer = cls(settings)
     return await synthesizer.run(seeds, ask, random.Random(f"{seed}/{entry.name}"))
-
-
-def _seed_problems(entry: SynthesizerConfig) -> list[Problem]:
-    seeds: list[Problem] = []
-    for path in entry.seeds:
-        for item in read_problems(path):
-            if isinstance(item, RecordError):
-                raise ValueError(f"synthesizer {entry.name!r}: seed file {path}: {item}")
-            seeds.append(item)
-    if not seeds:
-        raise ValueError(f"synthesizer {entry.name!r}: its seed files hold no problem")
-    return seeds
 
 
 def _store(output: Path, result: Synthesized) -> None:

@@ -8,13 +8,19 @@ import re
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 
 
-def extract_program(response: str) -> str | None:
-    """The last complete fenced code block, else the whole response when it is Python."""
+def code_blocks(response: str) -> list[str]:
+    """The complete fenced code blocks, in order; else the whole response when it is Python."""
     blocks = _FENCE.findall(response)
     if blocks:
-        return blocks[-1]
+        return blocks
     try:
         ast.parse(response)
     except SyntaxError:
-        return None
-    return response if response.strip() else None
+        return []
+    return [response] if response.strip() else []
+
+
+def extract_program(response: str) -> str | None:
+    """The last complete fenced code block, else the whole response when it is Python."""
+    blocks = code_blocks(response)
+    return blocks[-1] if blocks else None

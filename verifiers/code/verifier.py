@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from factory.records import AssertTests, CallTests, Candidate, PytestTests, StdioTests, Verdict
+from factory.records import (
+    AssertTests,
+    CallTests,
+    Candidate,
+    PytestTests,
+    StdioTests,
+    TestSpec,
+    Verdict,
+)
 from sandboxes import Job, RunResult, Sandbox, SandboxError, open_sandbox
 from verifiers.base import Verifier
 from verifiers.code.extract import extract_program
@@ -69,7 +77,7 @@ class CodeVerifier(Verifier):
             )
         start = time.perf_counter()
         try:
-            details = self._run_tests(program, candidate.tests)
+            details = self.run_tests(program, candidate.tests)
             if self._differential.applies(candidate) and not _failures(details):
                 details.append(self._against_reference(program, candidate))
         except SandboxError as err:
@@ -79,7 +87,8 @@ class CodeVerifier(Verifier):
         verdict = _judge(candidate, program, details)
         return verdict.model_copy(update={"elapsed_s": time.perf_counter() - start})
 
-    def _run_tests(self, program: str, tests) -> list[dict[str, Any]]:
+    def run_tests(self, program: str, tests: TestSpec) -> list[dict[str, Any]]:
+        """The outcome of each test of `program`, as the verdict's `details` hold them."""
         if isinstance(tests, StdioTests):
             return [self._stdio_case(program, tests, i) for i in range(len(tests.cases))]
         spec: dict[str, Any] = {"format": tests.format}
