@@ -11,37 +11,26 @@ sample count, default rule (the majority holds at least half of at least 4 sampl
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-import yaml
+from offline_job import generated_rows
 
 from factory.sources.math_problems import generate_math
 from verifiers.math.check import check
 
-FACTORY = Path(sys.executable).parent / "factory"
 SEED = 5
 
 
 def run(problems: int, samples: int, error_rate: float, folder: Path) -> dict:
     config = {
-        "run_dir": str(folder / f"run-{samples}"),
         "source": {"generators": {"math": problems, "seed": SEED, "references": False}},
         "model": {"backend": "offline", "offline_error_rate": error_rate},
         "solve": {"samples": samples, "keep": 1},
         "curate": {"decontaminate": {"enabled": False}},
-        "export": {"format": "jsonl"},
     }
-    path = folder / f"job-{samples}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    subprocess.run([str(FACTORY), "generate", str(path)], check=True, stdout=subprocess.DEVNULL)
     gold = {p.id: p.reference for p in generate_math(problems, SEED)}
-    rows = []
-    for shard in sorted((Path(config["run_dir"]) / "export" / "data").glob("*.jsonl")):
-        rows += [json.loads(line) for line in shard.read_text().splitlines()]
+    rows = generated_rows(config, folder, f"run-{samples}")
     right = sum(check(r["messages"][1]["content"], gold[r["problem_id"]]).accepted for r in rows)
     return {"samples": samples, "kept": len(rows), "right": right}
 

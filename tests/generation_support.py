@@ -72,6 +72,26 @@ def solve_sum(request: dict[str, Any]) -> str:
     return f"We add {a} and {b}: {a} + {b} = {a + b}. The answer is \\boxed{{{a + b}}}."
 
 
+def generate_locally(config: JobConfig, server: Any = None) -> int | None:
+    """Run the job on a local two-CPU Ray. With the loopback `server`, run it again with
+    `--resume`, check that nothing more was asked, and return the requests the job made."""
+    import ray
+
+    from factory.generate import generate
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    try:
+        generate(config)
+        if server is None:
+            return None
+        asked = server.stats()["requests"]
+        generate(config, resume=True)
+        assert server.stats()["requests"] == asked, "a resumed run buys nothing again"
+        return asked
+    finally:
+        ray.shutdown()
+
+
 def run_records(run_dir: Path) -> tuple[list[Attempt], list[ProblemError]]:
     attempts: list[Attempt] = []
     errors: list[ProblemError] = []

@@ -126,10 +126,8 @@ def test_offline_teacher_without_tests_keeps_rows_that_are_right(tmp_path, docke
     """No tests, no references, a 30% error rate in solutions and in tests: the rows kept by
     dual agreement pass the problems' real tests >= 95% of the time; they carry the agreed
     tests, which they pass again."""
-    ray = pytest.importorskip("ray")
-    from generation_support import exported_rows, job_config, run_records
+    from generation_support import exported_rows, generate_locally, job_config, run_records
 
-    from factory.generate import generate
     from factory.sources.code_problems import generate_code
     from sandboxes import open_sandbox
 
@@ -142,11 +140,7 @@ def test_offline_teacher_without_tests_keeps_rows_that_are_right(tmp_path, docke
         curate={"decontaminate": {"enabled": False}},
         sandbox={"backend": "process"},
     )
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    try:
-        generate(config)
-    finally:
-        ray.shutdown()
+    generate_locally(config)
 
     attempts, errors = run_records(config.run_dir)
     assert errors == []

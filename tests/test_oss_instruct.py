@@ -415,10 +415,8 @@ def test_a_job_makes_problems_from_snippets_and_judges_them_by_dual_agreement(
     """OSS-Instruct as a source, its problems solved against model-written tests: the right
     samples and the model's own solution agree, the wrong sample and the wrong tests are left
     out, the rows carry the agreed tests; a resumed run asks nothing again."""
-    ray = pytest.importorskip("ray")
-    from generation_support import exported_rows, job_config, run_records
+    from generation_support import exported_rows, generate_locally, job_config, run_records
 
-    from factory.generate import generate
     from factory.records import Candidate
     from sandboxes import open_sandbox
     from verifiers.code.verifier import CodeVerifier
@@ -461,14 +459,7 @@ def test_a_job_makes_problems_from_snippets_and_judges_them_by_dual_agreement(
             curate={"decontaminate": {"enabled": False}},
             sandbox={"backend": "process"},
         )
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-        try:
-            generate(config)
-            asked = server.stats()["requests"]
-            generate(config, resume=True)
-            assert server.stats()["requests"] == asked, "a resumed run buys nothing again"
-        finally:
-            ray.shutdown()
+        asked = generate_locally(config, server)
 
     assert asked == 3 + 3 * (4 + 2)  # synthesis; per problem 4 samples and 2 requests for tests
     attempts, errors = run_records(config.run_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from generation_support import exported_rows, job_config, run_records
+from generation_support import exported_rows, generate_locally, job_config, run_records
 
 from factory.records import Candidate
 from factory.sources.math_problems import generate_math
@@ -71,8 +71,6 @@ def test_exactly_the_share_is_enough(verifier: MathVerifier) -> None:
 @pytest.mark.slow
 def test_offline_teacher_without_references_keeps_rows_that_are_right(tmp_path: Path) -> None:
     """At a 30% error rate and no gold answers, the rows kept by agreement are right >= 97%."""
-    ray = pytest.importorskip("ray")
-    from factory.generate import generate
 
     count = 160
     config = job_config(
@@ -82,11 +80,7 @@ def test_offline_teacher_without_references_keeps_rows_that_are_right(tmp_path: 
         solve={"samples": 8, "keep": 1, "unit_size": 16},
         curate={"decontaminate": {"enabled": False}},
     )
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    try:
-        generate(config)
-    finally:
-        ray.shutdown()
+    generate_locally(config)
 
     attempts, errors = run_records(config.run_dir)
     assert errors == []

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from generation_support import exported_rows, job_config, run_records
+from generation_support import exported_rows, generate_locally, job_config, run_records
 from model_server import ModelServer
 
 from factory.config import ModelConfig
@@ -219,8 +219,6 @@ def add_problem(n: int) -> str:
 def test_a_job_synthesizes_solves_by_agreement_and_records_provenance(tmp_path: Path) -> None:
     """Self-Instruct as a source: new sums from the model, solved by self-consistency (no gold
     answer), every row with its provenance; a resumed run asks nothing again."""
-    ray = pytest.importorskip("ray")
-    from factory.generate import generate
 
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(
@@ -250,14 +248,7 @@ def test_a_job_synthesizes_solves_by_agreement_and_records_provenance(tmp_path: 
             solve={"samples": 4, "keep": 1, "unit_size": 4},
             curate={"decontaminate": {"enabled": False}},
         )
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-        try:
-            generate(config)
-            asked = server.stats()["requests"]
-            generate(config, resume=True)
-            assert server.stats()["requests"] == asked, "a resumed run buys nothing again"
-        finally:
-            ray.shutdown()
+        asked = generate_locally(config, server)
 
     assert asked == 6 + 6 * 4  # six synthesis requests, four samples of each new problem
     _, errors = run_records(config.run_dir)

@@ -177,6 +177,7 @@ def _verdicts(
                 details=[
                     {
                         **summary,
+                        "passes": len(passed.get(index, ())),
                         "outcome": "passed" if status == "accepted" else "failed",
                         "message": reason,
                     }
