@@ -239,6 +239,33 @@ def test_stdio_tests_cannot_be_compared_and_say_so(sandbox: Sandbox) -> None:
     assert differential(verdict)["outcome"] == "skipped"
 
 
+PYTEST_TESTS = {
+    "format": "pytest",
+    "code": "import pytest\nfrom solution import largest\n\n\n"
+    "def test_some():\n    assert largest([1, 3, 2]) == 3\n\n\n"
+    "def test_one():\n    assert largest([5]) == 5\n\n\n"
+    "@pytest.fixture\ndef values():\n    return [9]\n\n\n"
+    "def test_with_a_fixture(values):\n    assert largest(values) == 9\n",
+}
+
+
+@pytest.mark.docker
+def test_pytest_tests_are_compared_through_the_function_they_import(docker_engine) -> None:
+    from sandboxes import open_sandbox
+
+    sandbox = open_sandbox("docker")
+    try:
+        overfit = "def largest(xs):\n    return max(xs) if len(xs) < 4 else min(xs)\n"
+        detail = differential(judge(sandbox, overfit, tests=PYTEST_TESTS))
+        assert detail["outcome"] == "wrong_answer"
+        assert detail["counterexample"]["input"].startswith("largest(")
+        assert detail["inputs"]["mutation"] > 0, "the tests' own arguments were mutated"
+        right = judge(sandbox, "def largest(xs):\n    return sorted(xs)[-1]\n", tests=PYTEST_TESTS)
+        assert right.status == "accepted" and differential(right)["outcome"] == "passed"
+    finally:
+        sandbox.close()
+
+
 def test_the_same_candidate_gets_the_same_verdict(sandbox: Sandbox) -> None:
     overfit = "def largest(xs):\n    return max(xs) if len(xs) < 4 else min(xs)\n"
     first, second = (differential(judge(sandbox, overfit)) for _ in range(2))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from itertools import chain
 
 from factory.config import Generators, SourceConfig
-from factory.records import AssertTests, CallTests, Problem, PytestTests, RecordError, TestSpec
+from factory.records import Problem, RecordError
 from factory.sources.code_problems import generate_code
 from factory.sources.files import read_problems
 from factory.sources.math_problems import generate_math
+from verifiers.code.reference_check import function_under_test
 
 
 def read_source(source: SourceConfig) -> Iterator[Problem | RecordError]:
@@ -34,19 +34,8 @@ def as_sourced(problem: Problem, generators: Generators) -> Problem:
     if not generators.references:
         problem = problem.model_copy(update={"reference": None})
     if not generators.tests and problem.domain == "code":
-        name = _function_name(problem.tests)
+        name = function_under_test(problem.tests)
         if name is not None:
             meta = {**problem.meta, "entry_point": name}
             problem = problem.model_copy(update={"tests": None, "meta": meta})
     return problem
-
-
-def _function_name(tests: TestSpec | None) -> str | None:
-    """The function that tests call; None for a program's tests (stdio)."""
-    if isinstance(tests, AssertTests | CallTests):
-        return tests.entry_point
-    if isinstance(tests, PytestTests):
-        for node in ast.walk(ast.parse(tests.code)):
-            if isinstance(node, ast.ImportFrom) and node.module == "solution":
-                return node.names[0].name
-    return None

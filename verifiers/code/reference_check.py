@@ -13,13 +13,14 @@ sets the time a check may spend building inputs.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factory.records import AssertTests, CallTests, Candidate
+from factory.records import AssertTests, CallTests, Candidate, PytestTests, TestSpec
 from sandboxes import Job
 from verifiers.code.extract import extract_program
 from verifiers.code.report import NoReport, nonce_report
@@ -58,16 +59,69 @@ class DifferentialSettings:
         return self.enabled and bool(candidate.reference and candidate.reference.strip())
 
 
+def function_under_test(tests: TestSpec | None) -> str | None:
+    """The function that `tests` call: their `entry_point`, or the name a pytest module
+    imports from `solution`; None for a program's tests (stdio) or when none is named."""
+    if isinstance(tests, AssertTests | CallTests):
+        return tests.entry_point
+    if isinstance(tests, PytestTests):
+        for node in ast.walk(ast.parse(tests.code)):
+            if isinstance(node, ast.ImportFrom) and node.module == "solution":
+                named = [alias.name for alias in node.names if alias.name != "*"]
+                return named[0] if named else None
+    return None
+
+
 def skipped(candidate: Candidate) -> dict[str, Any] | None:
     """The detail of a check that cannot run for this candidate's tests, else None."""
-    if isinstance(candidate.tests, AssertTests | CallTests):
+    tests = candidate.tests
+    if isinstance(tests, AssertTests | CallTests):
+        return None
+    if isinstance(tests, PytestTests) and function_under_test(tests):
         return None
     return {
         "test": TEST_NAME,
         "outcome": "skipped",
-        "message": f"differential testing needs a function to call; {candidate.tests.format!r} "
-        "tests have none, so only the tests judged this candidate",
+        "message": f"differential testing needs a function to call; these {tests.format!r} "  # type: ignore[union-attr]
+        "tests name none, so only the tests judged this candidate",
     }
+
+
+def _seed_tests(tests: AssertTests | CallTests | PytestTests) -> dict[str, Any]:
+    """The tests as the reference's side reads them for the arguments they call with.
+
+    A pytest module becomes plain code: its imports from `solution` (the candidate, which must
+    never load in the reference's process) are removed, and every `test_*` function is called
+    once with no arguments, each failure ignored (fixtures and parametrize are not supported:
+    such tests show no arguments).
+    """
+    if isinstance(tests, CallTests):
+        return {
+            "format": "call",
+            "cases": [{"args": c.args, "kwargs": c.kwargs} for c in tests.cases],
+        }
+    if isinstance(tests, AssertTests):
+        return {"format": "assert", "code": tests.code, "entry_point": tests.entry_point}
+    tree = ast.parse(tests.code)
+    tree.body = [node for node in tree.body if not _imports_solution(node)]
+    code = ast.unparse(tree) + _CALL_EACH_TEST
+    return {"format": "assert", "code": code, "entry_point": function_under_test(tests)}
+
+
+_CALL_EACH_TEST = """
+for __vf_name, __vf_test in list(globals().items()):
+    if __vf_name.startswith('test') and callable(__vf_test):
+        try:
+            __vf_test()
+        except Exception:
+            pass
+"""
+
+
+def _imports_solution(node: ast.stmt) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "solution"
+    return isinstance(node, ast.Import) and any(a.name == "solution" for a in node.names)
 
 
 def differential_job(
@@ -75,15 +129,11 @@ def differential_job(
 ) -> Job:
     """The sandbox run that compares `program` with the candidate's reference."""
     tests = candidate.tests
-    assert isinstance(tests, AssertTests | CallTests)
+    assert isinstance(tests, AssertTests | CallTests | PytestTests)
     reference = extract_program(candidate.reference or "") or candidate.reference or ""
     spec = {
-        "entry_point": tests.entry_point,
-        "tests": (
-            {"format": "call", "cases": [{"args": c.args, "kwargs": c.kwargs} for c in tests.cases]}
-            if isinstance(tests, CallTests)
-            else {"format": "assert", "code": tests.code, "entry_point": tests.entry_point}
-        ),
+        "entry_point": function_under_test(tests),
+        "tests": _seed_tests(tests),
         "strategy": candidate.meta.get(STRATEGY_FIELD),
         "draws": settings.draws,
         "mutations": settings.mutations,
