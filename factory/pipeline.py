@@ -210,7 +210,8 @@ class Driver:
         *,
         hinted: bool,
     ) -> list[Attempt]:
-        """Ask for every problem's samples, verify what came back, and return the attempts."""
+        """Ask for every problem's samples (and, for code without trusted tests, for tests),
+        verify what came back, and return the attempts."""
         if not problems:
             return []
         samples = self.config.solve.samples
