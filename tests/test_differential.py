@@ -253,8 +253,7 @@ PYTEST_TESTS = {
 def test_pytest_tests_are_compared_through_the_function_they_import(docker_engine) -> None:
     from sandboxes import open_sandbox
 
-    sandbox = open_sandbox("docker")
-    try:
+    with open_sandbox("docker") as sandbox:
         overfit = "def largest(xs):\n    return max(xs) if len(xs) < 4 else min(xs)\n"
         detail = differential(judge(sandbox, overfit, tests=PYTEST_TESTS))
         assert detail["outcome"] == "wrong_answer"
@@ -262,8 +261,6 @@ def test_pytest_tests_are_compared_through_the_function_they_import(docker_engin
         assert detail["inputs"]["mutation"] > 0, "the tests' own arguments were mutated"
         right = judge(sandbox, "def largest(xs):\n    return sorted(xs)[-1]\n", tests=PYTEST_TESTS)
         assert right.status == "accepted" and differential(right)["outcome"] == "passed"
-    finally:
-        sandbox.close()
 
 
 def test_the_same_candidate_gets_the_same_verdict(sandbox: Sandbox) -> None:

@@ -149,25 +149,27 @@ def test_offline_teacher_without_tests_keeps_rows_that_are_right(tmp_path, docke
     assert not any(a.rationalized for a in attempts)
     assert len(kept) >= 0.85 * len(truth), "most problems reach a consensus"
     assert all(a.agreement is not None and a.tests for a in kept)
-    real = CodeVerifier(open_sandbox("docker"))
     wrong = []
-    for attempt in kept:
-        problem = truth[attempt.problem_id]
-        answer = Candidate(
-            **problem.model_dump(exclude={"reference"}), response=attempt.messages[1].content
-        )
-        if not real.verify(answer).accepted:
-            wrong.append(attempt.problem_id)
+    with open_sandbox("docker") as box:  # closed: no container outlives the test
+        real = CodeVerifier(box)
+        for attempt in kept:
+            problem = truth[attempt.problem_id]
+            answer = Candidate(
+                **problem.model_dump(exclude={"reference"}), response=attempt.messages[1].content
+            )
+            if not real.verify(answer).accepted:
+                wrong.append(attempt.problem_id)
     assert len(wrong) <= 0.05 * len(kept), f"kept but wrong: {wrong} of {len(kept)}"
 
     rows = [row for row in exported_rows(config.run_dir / "export") if row["agreement"]]
-    local = CodeVerifier(open_sandbox("process"))
-    for row in rows[:10]:  # a row's agreed tests check it again
-        again = Candidate(
-            id="again",
-            domain="code",
-            problem=row["messages"][0]["content"],
-            tests=row["tests"],
-            response=row["messages"][1]["content"],
-        )
-        assert local.verify(again).accepted
+    with open_sandbox("process") as box:
+        local = CodeVerifier(box)
+        for row in rows[:10]:  # a row's agreed tests check it again
+            again = Candidate(
+                id="again",
+                domain="code",
+                problem=row["messages"][0]["content"],
+                tests=row["tests"],
+                response=row["messages"][1]["content"],
+            )
+            assert local.verify(again).accepted

@@ -472,20 +472,22 @@ def test_a_job_makes_problems_from_snippets_and_judges_them_by_dual_agreement(
 
     rows = exported_rows(config.run_dir / "export")
     assert len(rows) == 3
-    verifier = CodeVerifier(open_sandbox("process"))
-    for row in rows:
-        assert row["provenance"]["synthesizer"] == "oss_instruct"
-        assert row["provenance"]["snippet"] == {"path": str(code / "util.py"), "start": 1, "end": 2}
-        tests = json.loads(row["tests"])
-        assert "99" not in tests["code"] and "-1" not in tests["code"]  # wrong tests left out
-        assert tests["code"].count("assert") == 3
-        assert row["reference"], "the model's solution was in the consensus: it stays"
-        again = Candidate(
-            id="again",
-            domain="code",
-            problem="again",
-            tests=tests,
-            reference=row["reference"],
-            response=row["messages"][1]["content"],
-        )
-        assert verifier.verify(again).accepted
+    with open_sandbox("process") as box:
+        verifier = CodeVerifier(box)
+        for row in rows:
+            assert row["provenance"]["synthesizer"] == "oss_instruct"
+            snippet = {"path": str(code / "util.py"), "start": 1, "end": 2}
+            assert row["provenance"]["snippet"] == snippet
+            tests = json.loads(row["tests"])
+            assert "99" not in tests["code"] and "-1" not in tests["code"]  # wrong tests left out
+            assert tests["code"].count("assert") == 3
+            assert row["reference"], "the model's solution was in the consensus: it stays"
+            again = Candidate(
+                id="again",
+                domain="code",
+                problem="again",
+                tests=tests,
+                reference=row["reference"],
+                response=row["messages"][1]["content"],
+            )
+            assert verifier.verify(again).accepted
