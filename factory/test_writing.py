@@ -12,9 +12,10 @@ import ast
 
 from factory.config import ModelConfig
 from factory.models.base import ChatRequest, Message
-from factory.records import AssertTests, CallTests, Problem
+from factory.records import AssertTests, Problem
 from verifiers.code.dual_agreement import SplitTests, calls_function, split_tests
 from verifiers.code.extract import code_blocks
+from verifiers.code.reference_check import function_under_test
 
 PROMPT = """Write tests for the following programming task. Do not solve it.
 
@@ -31,12 +32,11 @@ MAX_TESTS = 60
 
 
 def entry_point(problem: Problem) -> str | None:
-    """The function a code problem asks for, as its tests or its meta name it."""
+    """The function a code problem asks for, as its meta or its tests name it."""
     named = problem.meta.get("entry_point")
     if isinstance(named, str) and named:
         return named
-    tests = problem.tests
-    return tests.entry_point if isinstance(tests, AssertTests | CallTests) else None
+    return function_under_test(problem.tests)
 
 
 def prompt_for_tests(problem: Problem) -> str:
@@ -84,10 +84,7 @@ def gathered_tests(problem: Problem, replies: list[str]) -> AssertTests | None:
         ]
     if not asserts:
         return None
-    limits = (
-        problem.tests.model_dump(include={"time_limit_s", "memory_limit_mb"})
-        if isinstance(problem.tests, AssertTests)
-        else {}
-    )
     code = SplitTests(imports, asserts[:MAX_TESTS]).code()
-    return AssertTests(format="assert", code=code, entry_point=name, **limits)
+    if isinstance(problem.tests, AssertTests):  # keeps its limits
+        return problem.tests.model_copy(update={"code": code, "entry_point": name})
+    return AssertTests(format="assert", code=code, entry_point=name)

@@ -93,8 +93,7 @@ def judge_by_dual_agreement(
     reference = candidates[0].reference
     if reference and reference.strip():
         programs[REFERENCE] = reference
-    limits = tests.model_dump(include={"time_limit_s", "memory_limit_mb"})  # type: ignore[union-attr]
-    spec = AssertTests(format="assert", code=split.code(), **limits)
+    spec = tests.model_copy(update={"code": split.code()})  # type: ignore[union-attr]
     try:
         passed = _passed_tests(programs, spec, split, verifier)
     except SandboxError as err:
