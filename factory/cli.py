@@ -373,6 +373,14 @@ def sandbox_doctor(backend: str) -> None:
     failures = 0
     with sandbox:
         click.echo(f"backend: {sandbox.backend}")
+        isolation = sandbox.isolation
+        users = "separate users" if isolation.get("separate_users") else "ONE user"
+        click.echo(
+            f"isolation: {users} (supervisor {isolation.get('supervisor_uid')}, judge "
+            f"{isolation.get('judge_uid')}, program {isolation.get('program_uid')})"
+        )
+        if isolation.get("weaker"):
+            click.echo(f"weaker: {isolation['weaker']}")
         for name, passed, meaning in diagnose(sandbox):
             failures += not passed
             mark = click.style("ok  ", fg="green") if passed else click.style("FAIL", fg="red")

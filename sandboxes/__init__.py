@@ -10,7 +10,7 @@ import atexit
 import logging
 from typing import Literal
 
-from sandboxes.job import Job, RunResult, SandboxError
+from sandboxes.job import Job, Judge, RunResult, SandboxError
 from sandboxes.pool import Sandbox
 
 Backend = Literal["auto", "docker", "process"]
@@ -51,4 +51,4 @@ def _warn_once(message: str) -> None:
         _log.warning(message)
 
 
-__all__ = ["Backend", "Job", "RunResult", "Sandbox", "SandboxError", "open_sandbox"]
+__all__ = ["Backend", "Job", "Judge", "RunResult", "Sandbox", "SandboxError", "open_sandbox"]

@@ -1,11 +1,14 @@
 """The Docker backend: long-lived hardened containers, each running the supervisor as PID 1.
 
-A container has no network, a read-only root, tmpfs work and scratch dirs, a non-root user, no
-capabilities, no-new-privileges, and pids, memory and CPU limits. The host talks to the
+A container has no network, a read-only root, tmpfs work and scratch dirs, no-new-privileges,
+and pids, memory and CPU limits. Its supervisor is root with only the capabilities it needs to
+run each program and its judge as users of their own and to clean up after them (SETUID,
+SETGID, CHOWN, DAC_OVERRIDE, FOWNER, KILL); programs run as 65534 with none. The host talks to the
 supervisor over the container's attached stdin and stdout, so no file system is shared and a
 remote engine works too. Every container carries the label `verified-factory.sandbox`; a pool
 removes its own when it closes and strays of dead owners when it starts, and
-`factory sandbox reap` removes what a crash left.
+`factory sandbox reap` removes what a crash left. A container's stdin closes when the process
+that attached to it goes, whatever the way, so its supervisor ends and the engine removes it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from sandboxes.session import Session
 
 LABEL = "verified-factory.sandbox"
 OWNER_LABEL = "verified-factory.owner"
-SANDBOX_USER = "65534:65534"
+SUPERVISOR_USER = "0:0"
+SUPERVISOR_CAPABILITIES = ["SETUID", "SETGID", "CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL"]
 START_LIMIT_S = 60.0
 CONTAINER_LIMITS = {
     "mem_limit": "2g",
@@ -77,6 +81,10 @@ def reap(client: docker.DockerClient, everything: bool = False) -> list[str]:
                 client.api.remove_container(summary["Id"], force=True)
             except docker.errors.NotFound:
                 continue
+            except docker.errors.APIError as err:
+                if err.status_code == 409:  # the engine is removing it already (--rm)
+                    continue
+                raise
             removed.append(
                 summary["Names"][0].lstrip("/") if summary.get("Names") else summary["Id"]
             )
@@ -93,7 +101,9 @@ class DockerSession(Session):
                 image,
                 command=["python3", "-u", SUPERVISOR_IN_IMAGE],
                 stdin_open=True,
-                user=SANDBOX_USER,
+                detach=False,  # with stdin_open: StdinOnce, the stdin closes when we go
+                auto_remove=True,
+                user=SUPERVISOR_USER,
                 network_mode="none",
                 read_only=True,
                 tmpfs={
@@ -102,6 +112,7 @@ class DockerSession(Session):
                     "/var/tmp": "rw,size=16m,mode=1777",
                 },
                 cap_drop=["ALL"],
+                cap_add=SUPERVISOR_CAPABILITIES,
                 security_opt=["no-new-privileges"],
                 labels={LABEL: "1", OWNER_LABEL: _owner()},
                 working_dir="/work",

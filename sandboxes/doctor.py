@@ -5,8 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sandboxes.job import Job, RunResult, SandboxError
+from sandboxes.job import Job, Judge, RunResult, SandboxError
 from sandboxes.pool import Sandbox
+
+_REACH_EVERY_PROCESS = """
+import os
+reached = []
+for pid in sorted(int(p) for p in os.listdir('/proc') if p.isdigit()):
+    if pid == os.getpid():
+        continue
+    for name in ('mem', 'fd/1', 'fd/3', 'fd/4', 'environ'):
+        try:
+            with open(f'/proc/{pid}/{name}', 'rb' if name == 'environ' else 'wb'):
+                reached.append(f'{pid}/{name}')
+        except OSError:
+            pass
+    try:
+        os.kill(pid, 0)
+        reached.append(f'signal {pid}')
+    except OSError:
+        pass
+print(reached)
+os.write(4, b'done\\n')
+"""
+_JUDGE = """
+import os
+print('intact' if os.read(3, 100) == b'done\\n' else 'lost')
+"""
 
 
 @dataclass(frozen=True)
@@ -18,6 +43,8 @@ class Probe:
     backends: tuple[str, ...] = ("docker", "process")
     time_limit_s: float = 2.0
     memory_limit_mb: int = 256
+    judged: bool = False
+    """Run beside a judge that reports whether it was left alone."""
 
 
 PROBES = (
@@ -39,6 +66,14 @@ PROBES = (
         lambda r: r.stdout.strip() not in ("", "0"),
         "programs run as an unprivileged user",
         backends=("docker",),
+    ),
+    Probe(
+        "judge out of reach",
+        _REACH_EVERY_PROCESS,
+        lambda r: r.stdout.strip() == "[]" and (r.report or "").strip() == "intact",
+        "a program can neither open the memory or descriptors of any other process in its "
+        "sandbox (its judge, the supervisor) nor signal one, and its judge reports untouched",
+        judged=True,
     ),
     Probe(
         "read-only root",
@@ -91,11 +126,13 @@ def diagnose(sandbox: Sandbox) -> Iterator[tuple[str, bool, str]]:
     for probe in PROBES:
         if sandbox.backend not in probe.backends:
             continue
+        judge = Judge(argv=["python3", "judge.py"], files={"judge.py": _JUDGE})
         job = Job(
             argv=["python3", "probe.py"],
             files={"probe.py": probe.code},
             time_limit_s=probe.time_limit_s,
             memory_limit_mb=probe.memory_limit_mb,
+            judge=judge if probe.judged else None,
         )
         try:
             result = sandbox.run(job)

@@ -11,8 +11,28 @@ class SandboxError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Judge:
+    """A trusted Python script that judges the job's program from outside it (see `Job.judge`).
+
+    `argv` is `python3 [flags] script.py`; the script always runs warm, in a fork of the
+    supervisor's interpreter, never through exec, which would make it dumpable again.
+    """
+
+    argv: list[str]
+    files: dict[str, str] = field(default_factory=dict)
+    stdin: str = ""
+    modules: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Job:
-    """One program run: `files` are written into a fresh work directory, then `argv` runs there."""
+    """One program run: `files` are written into a fresh work directory, then `argv` runs there.
+
+    With a `judge`, the judge runs beside the program, in its own process, work directory and
+    (where the sandbox can) user, which the program cannot read, write, trace or signal. The two
+    talk over a private channel: in each, fd 3 reads what the other sends and fd 4 writes to
+    it. The judge's stdout is the run's `report`; the run ends when the judge ends.
+    """
 
     argv: list[str]
     files: dict[str, str] = field(default_factory=dict)
@@ -20,11 +40,13 @@ class Job:
     time_limit_s: float = 10.0
     memory_limit_mb: int = 512
     output_limit_bytes: int = 1024 * 1024
-    collect: list[str] = field(default_factory=list)
-    """Files of the work directory to bring back (results written by a harness, say)."""
     warm: bool = False
     """`argv` is `python3 [flags] script.py`: run the script in a fork of the sandbox's warm
     interpreter instead of starting python3 (about 1 ms instead of 20)."""
+    modules: list[str] = field(default_factory=list)
+    """Python files of `files` that the warm script imports: compiled once per distinct source
+    outside the sandbox's users, so only files the caller wrote itself, never a program's."""
+    judge: Judge | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -39,11 +61,14 @@ class RunResult:
     output_exceeded: bool
     stdout: str
     stderr: str
+    """The program's output; never part of the `report`."""
     wall_s: float
     cpu_s: float
-    files: dict[str, str]
     dirty: list[str]
     """Why the sandbox should not run another program (leftover processes or files)."""
+    report: str | None = None
+    """What the judge wrote to its stdout (None without a judge)."""
+    judge_stderr: str = ""
 
     @classmethod
     def from_wire(cls, data: dict) -> RunResult:

@@ -45,6 +45,16 @@ class Sandbox:
             self._give_back(session)
         return result
 
+    @property
+    def isolation(self) -> dict:
+        """What keeps a program from its judge here, as a supervisor reports it (one is started
+        if none has run yet)."""
+        session = self._take()
+        try:
+            return dict(session.isolation)
+        finally:
+            self._give_back(session)
+
     def _take(self) -> Session:
         with self._lock:
             if self._closed:

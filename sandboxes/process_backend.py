@@ -1,8 +1,11 @@
 """The local-process backend: the supervisor on this machine, in namespaces where allowed.
 
 For machines without Docker. With `unshare` the supervisor is PID 1 of its own PID namespace,
-with only a loopback network, and (when started as root) runs as `nobody`; without namespaces
-it is a plain child process and isolation is weak: a program can read this machine's files.
+with only a loopback network. Started as root, it stays root with only the capabilities it needs
+to run each program (as `nobody`) and its judge (as 65533) as users of their own, as in Docker.
+Otherwise it is root of a user namespace of one user, so judge and program share that user (the
+supervisor says so in its `isolation`); without namespaces it is a plain child process and
+isolation is weak: a program can read this machine's files.
 """
 
 from __future__ import annotations
@@ -21,15 +24,20 @@ from sandboxes.session import Session
 
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 NOBODY = 65534
+SUPERVISOR_CAPABILITIES = "+setuid,+setgid,+chown,+dac_override,+fowner,+kill"
 START_LIMIT_S = 30.0
 
 
 @functools.cache
 def namespace_prefix() -> tuple[str, ...]:
     """The command that puts the supervisor into its own namespaces, or () when none works."""
+    namespaces = ("unshare", "--net", "--pid", "--fork", "--mount-proc")
     unshare = ("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--mount-proc")
     candidates = []
     if os.geteuid() == 0:
+        candidates.append(
+            (*namespaces, "setpriv", f"--bounding-set=-all,{SUPERVISOR_CAPABILITIES}")
+        )
         drop = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
         candidates.append(drop + unshare)
     candidates.append(unshare)

@@ -18,6 +18,8 @@ class Session(ABC):
     def __init__(self) -> None:
         self._buffer = b""
         self.runs = 0
+        self.isolation: dict = {}
+        """What keeps a program from its judge, as the supervisor reported it when ready."""
 
     @abstractmethod
     def _send(self, data: bytes) -> None: ...
@@ -51,8 +53,10 @@ class Session(ABC):
     def wait_ready(self, timeout_s: float) -> None:
         """Wait for the supervisor's first line; on failure, free what was started, then raise."""
         try:
-            if not self.read_line(timeout_s).get("ready"):
+            ready = self.read_line(timeout_s)
+            if not ready.get("ready"):
                 raise SandboxError("the supervisor did not report ready")
+            self.isolation = ready.get("isolation", {})
         except SandboxError:
             self.close()
             raise

@@ -5,22 +5,41 @@ main process of its sandbox (PID 1 of the container or of the process backend's 
 so a program that kills every process it can reach cannot kill it: the kernel drops signals
 sent to a namespace's init from inside it, unless init handles them, and this one handles none.
 
-Protocol, one JSON object per line: it prints {"ready": true}, then for each job read on stdin
+Protocol, one JSON object per line: it prints {"ready": true, "isolation": {...}}, then for each
+job read on stdin
   {"files": {name: text}, "argv": [...], "stdin": str, "time_limit_s": float,
-   "memory_limit_mb": int, "output_limit_bytes": int, "collect": [name, ...], "env": {...},
-   "warm": bool}
+   "memory_limit_mb": int, "output_limit_bytes": int, "warm": bool, "modules": [name, ...],
+   "judge": null | {"argv", "files", "stdin", "modules"}}
 prints one result
   {"exit_code", "signal", "timed_out", "memory_exceeded", "output_exceeded", "stdout", "stderr",
-   "wall_s", "cpu_s", "files": {name: text}, "dirty": [reason, ...]}
+   "wall_s", "cpu_s", "dirty": [reason, ...], "report", "judge_stderr"}
+
+Two parties. A job may name a `judge`: a trusted program that talks to the untrusted one over a
+private channel and whose stdout is the run's `report`. They never share a process, and when
+this supervisor runs as root they never share a user either: the judge runs as JUDGE_UID, the
+program as PROGRAM_UID, and this supervisor as root, so the kernel refuses the program any
+access to the others' memory (`/proc/PID/mem`, ptrace), file descriptors (`/proc/PID/fd`),
+signals and files. The program's fds are 0-2 (stdin, stdout, stderr) and, with a judge, 3 (what
+the judge sends) and 4 (what it answers); the judge's are the same, the other way round. The
+program's stdout and stderr never reach the report.
+
+A clean zygote. Every untrusted program is forked from a zygote that this supervisor forks at
+start, before it reads any job, so no program is a copy of a process that ever held a job's
+secrets (a judge's files, a nonce) in its memory. The zygote double-forks, so the program is
+re-parented to this supervisor (init, or a child subreaper) which waits for it.
+
 A program runs in a new session (process group) in a fresh, empty work directory, with rlimits
 on address space, CPU time, file size, processes and core dumps; at its wall limit, at the
-output limit, or when it exits, every process it left behind is killed. `dirty` says why the
-sandbox should be replaced (a process outlived its run, a file was left outside the work dir).
+output limit, or when it (or its judge) ends, every process it left behind is killed. `dirty`
+says why the sandbox should be replaced (a process outlived its run, a file was left outside
+the work dir).
 
-With `warm`, `argv` is `python3 [flags] script.py` and the script runs in a fork of this
+With `warm`, `argv` is `python3 [flags] script.py` and the script runs in a fork of an
 already-started interpreter instead of a new python3: about 1 ms instead of 20. The child is set
-up as a new process would be (session, rlimits, work dir, environment, pipes, argv, sys.path
-without this file's directory) before the script runs.
+up as a new process would be (session, user, rlimits, work dir, environment, pipes, argv,
+sys.path without this file's directory) before the script runs. The job's `modules`, files of
+the work dir the script imports, are compiled once per distinct source too (only files of the
+job's own, never the program's: compiling is done by a process outside the sandbox's users).
 """
 
 from __future__ import annotations
@@ -28,8 +47,10 @@ from __future__ import annotations
 import ast  # noqa: F401  (preloaded for warm runs: the test harness imports them)
 import collections  # noqa: F401
 import contextlib
+import ctypes
 import datetime  # noqa: F401
 import decimal  # noqa: F401
+import fcntl
 import fractions  # noqa: F401
 import hashlib
 import io
@@ -39,7 +60,7 @@ import resource
 import selectors
 import shutil
 import signal
-import subprocess
+import socket
 import sys
 import tempfile
 import time
@@ -50,31 +71,367 @@ WORK_ROOT = os.environ.get("SANDBOX_WORK_ROOT", "/work")
 SCRATCH_DIRS = tuple(
     d for d in os.environ.get("SANDBOX_SCRATCH_DIRS", "/tmp:/var/tmp:/dev/shm").split(":") if d
 )
+JUDGE_UID = 65533
+PROGRAM_UID = 65534
 MAX_PROCESSES = 64
 MAX_FILE_BYTES = 64 * 1024 * 1024
+REPORT_LIMIT_BYTES = 64 * 1024 * 1024
+JUDGE_STDERR_LIMIT = 64 * 1024
 READ_CHUNK = 65536
 EXIT_DRAIN_S = 0.1
+_PR_SET_DUMPABLE = 4
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_CHILD_SUBREAPER = 36
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-def _limits(memory_limit_mb: int, time_limit_s: float):
-    def apply() -> None:
-        memory = memory_limit_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        cpu = int(time_limit_s) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+def _prctl(option: int, value: int) -> bool:
+    return _LIBC.prctl(option, value, 0, 0, 0) == 0
 
 
-def _other_processes() -> list[int]:
-    """Every process in this PID namespace but the supervisor itself."""
-    me = os.getpid()
+def _can_switch_users() -> bool:
+    """Whether this process may run its parties as users of their own (root in the sandbox)."""
+    if os.geteuid() != 0:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _become(PROGRAM_UID)
+            os._exit(0 if os.getuid() == PROGRAM_UID else 1)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _become(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
+
+
+def _drop_capabilities() -> None:
+    """No capability left, and none to gain by exec (for parties that cannot change user)."""
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    _LIBC.capset(ctypes.byref(header), ctypes.byref((_CapData * 2)()))
+
+
+SEPARATE_USERS = False
+"""Set at start: whether judge and program run as users of their own."""
+
+
+def isolation() -> dict:
+    """What keeps a program away from its judge and this supervisor, for the ready line."""
+    if SEPARATE_USERS:
+        return {
+            "separate_users": True,
+            "supervisor_uid": os.getuid(),
+            "judge_uid": JUDGE_UID,
+            "program_uid": PROGRAM_UID,
+        }
+    return {
+        "separate_users": False,
+        "supervisor_uid": os.getuid(),
+        "judge_uid": os.getuid(),
+        "program_uid": os.getuid(),
+        "weaker": "judge and program share a user (the supervisor is not root): the judge is "
+        "non-dumpable and both lose every capability, so the program cannot read or write the "
+        "judge's memory or descriptors, but it can signal it (which ends in no report, a failure)",
+    }
+
+
+def _limits(memory_limit_mb: int, time_limit_s: float) -> None:
+    memory = memory_limit_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = int(time_limit_s) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+# --- starting a party ----------------------------------------------------------------------------
+
+
+def _start_party(request: dict, fds: list, code, modules: dict) -> None:
+    """In a fresh child: become the party `request` describes, then run it. Never returns."""
+    status = 1
+    try:
+        os.setsid()
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]  # clear of the targets 0..n-1
+        for target, fd in enumerate(high):
+            os.dup2(fd, target)
+        os.closerange(len(high), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        if SEPARATE_USERS:
+            _become(request["uid"])
+        else:
+            _drop_capabilities()
+        if request["judge"]:
+            _prctl(_PR_SET_DUMPABLE, 0)  # no /proc/PID/mem or fd for anyone but root
+        _limits(request["memory_limit_mb"], request["time_limit_s"])
+        os.chdir(request["workdir"])
+        env = request["env"]
+        if code is None:
+            os.execvpe(request["argv"][0], request["argv"], env)
+        status = _run_warm(request["script"], code, request["workdir"], env, modules)
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _run_warm(path: str, code, workdir: str, env: dict, modules: dict) -> int:
+    """Run a compiled script in this (forked) interpreter as a new python3 would; `modules`
+    (name: (path, code)) are imported from their compiled code."""
+    os.environ.clear()
+    os.environ.update(env)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(signum, signal.SIG_DFL)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+    sys.stderr = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False), encoding="utf-8", line_buffering=True
+    )
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [workdir] + [p for p in sys.path if p and p not in (here, os.getcwd())]
+    sys.meta_path.insert(0, _Precompiled(modules))
+    sys.argv = [path]
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    sys.modules["__main__"] = module
+    status = 0
+    try:
+        exec(code, module.__dict__)
+    except SystemExit as exit_:
+        if exit_.code is None or isinstance(exit_.code, int):
+            status = exit_.code or 0
+        else:
+            print(exit_.code, file=sys.stderr)
+            status = 1
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    return status
+
+
+class _Precompiled:
+    """Imports the work dir's modules that the job named from code compiled before the fork."""
+
+    def __init__(self, modules: dict) -> None:
+        self._modules = modules
+
+    def find_spec(self, name: str, path=None, target=None):
+        if name not in self._modules:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(name, self, origin=self._modules[name][0])
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module) -> None:
+        path, code = self._modules[module.__name__]
+        module.__file__ = path
+        exec(code, module.__dict__)
+
+
+def _precompiled(request: dict) -> dict:
+    """name: (path, code) of each module the party's job names, compiled once per source."""
+    if not request["warm"]:
+        return {}
+    return {
+        os.path.basename(path)[: -len(".py")]: (path, _compiled(path))
+        for path in request["modules"]
+    }
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(path: str):
+    """A script's code, compiled once per distinct source (the harness, run after run).
+
+    A script that does not compile is run as a tiny program that raises the SyntaxError, so the
+    child reports it like a new python3 would. The code's file name is the bare name, which
+    `linecache` finds on the child's `sys.path` (its own work dir): the first job's directory
+    is gone by the next one, and source lookups (tracebacks, Hypothesis's seed) must still work.
+    """
+    with open(path, "rb") as handle:
+        source = handle.read()
+    key = hashlib.sha256(source).digest()
+    if key not in _COMPILED:
+        try:
+            _COMPILED[key] = compile(source, os.path.basename(path), "exec")
+        except (SyntaxError, ValueError) as err:
+            return compile(f"raise {type(err).__name__}({str(err)!r})", path, "exec")
+        if len(_COMPILED) > 64:
+            _COMPILED.pop(next(iter(_COMPILED)))
+    return _COMPILED[key]
+
+
+class Zygote:
+    """The forker of untrusted programs: a fork of the supervisor made before any job was read.
+
+    It is sent a party's request and its pipes (SCM_RIGHTS) and answers the program's pid. It
+    double-forks, so the program's parent is the supervisor, which waits for it as for any child.
+    """
+
+    def __init__(self) -> None:
+        self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            self._socket.close()
+            _zygote_loop(theirs)
+        theirs.close()
+
+    def start(self, request: dict, fds: list) -> int:
+        socket.send_fds(self._socket, [json.dumps(request).encode()], fds)
+        answer = json.loads(self._socket.recv(65536) or b'{"error": "the zygote is gone"}')
+        if "error" in answer:
+            raise OSError(answer["error"])
+        return answer["pid"]
+
+
+def _zygote_loop(sock: socket.socket) -> None:
+    _prctl(_PR_SET_DUMPABLE, 0)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # never hold the supervisor's pipes to the host
+        os.dup2(null, fd)
+    os.close(null)
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 8)
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)
+        try:
+            answer = {"pid": _spawn_orphan(json.loads(data), fds)}
+        except Exception as err:
+            answer = {"error": f"{type(err).__name__}: {err}"}
+        for fd in fds:
+            os.close(fd)
+        sock.send(json.dumps(answer).encode())
+
+
+def _spawn_orphan(request: dict, fds: list) -> int:
+    code = _compiled(request["script"]) if request["warm"] else None
+    modules = _precompiled(request)
+    read_end, write_end = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        os.close(read_end)
+        pid = os.fork()
+        if pid == 0:
+            os.close(write_end)
+            _start_party(request, fds, code, modules)
+        os.write(write_end, str(pid).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as answer:
+        pid = answer.read()
+    os.waitpid(middle, 0)  # once it is gone, the program is the supervisor's child
+    if not pid:
+        raise OSError("the program could not be forked")
+    return int(pid)
+
+
+class Party:
+    """A started party: its pipes, and Popen's small interface over its pid."""
+
+    def __init__(self, pid: int, stdin, stdout, stderr) -> None:
+        self.pid = pid
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def _start(role: dict, zygote: Zygote | None, extra_fds: list) -> Party:
+    """Start a party with fresh stdin/stdout/stderr pipes (plus `extra_fds` as 3, 4, ...; the
+    caller closes those)."""
+    stdin_r, stdin_w = os.pipe()
+    stdout_r, stdout_w = os.pipe()
+    stderr_r, stderr_w = os.pipe()
+    ends = [stdin_r, stdout_w, stderr_w]
+    try:
+        if zygote is not None:
+            pid = zygote.start(role, ends + extra_fds)
+        else:
+            code = _compiled(role["script"]) if role["warm"] else None
+            modules = _precompiled(role)
+            pid = os.fork()
+            if pid == 0:
+                _start_party(role, ends + extra_fds, code, modules)
+    except OSError:
+        for fd in (stdin_w, stdout_r, stderr_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in ends:
+            os.close(fd)
+    return Party(
+        pid,
+        os.fdopen(stdin_w, "wb", buffering=0),
+        os.fdopen(stdout_r, "rb", buffering=0),
+        os.fdopen(stderr_r, "rb", buffering=0),
+    )
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def _other_processes(keep: tuple) -> list[int]:
+    """Every process in this PID namespace but the supervisor and `keep` (the zygote)."""
+    skip = {os.getpid(), *keep}
     pids = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != me:
+        if entry.isdigit() and int(entry) not in skip:
             try:
                 with open(f"/proc/{entry}/stat") as stat:
                     state = stat.read().rsplit(")", 1)[1].split()[0]
@@ -85,24 +442,29 @@ def _other_processes() -> list[int]:
     return pids
 
 
-def _kill_all(group: int) -> int:
-    """Kill what the program left running; return how many processes were still alive.
+def _kill_all(groups: list[int], keep: tuple) -> int:
+    """Kill what the parties left running; return how many processes were still alive.
 
-    As PID 1 of its own namespace every other process is the program's, even one that left its
-    process group. Anywhere else only the program's group is touched: never the host's.
+    As PID 1 of its own namespace every other process (but the zygote) is the parties', even
+    one that left its process group. Anywhere else only their groups are touched: never the
+    host's.
     """
     if os.getpid() != 1:
-        try:
-            os.killpg(group, signal.SIGKILL)
-        except OSError:
-            return 0
-        return 1
-    survivors = _other_processes()
+        alive = 0
+        for group in groups:
+            try:
+                os.killpg(group, signal.SIGKILL)
+                alive += 1
+            except OSError:
+                pass
+        _reap()
+        return alive
+    survivors = _other_processes(keep)
     for pid in survivors:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 2.0
-    while _other_processes() and time.monotonic() < deadline:
+    while _other_processes(keep) and time.monotonic() < deadline:
         _reap()
         time.sleep(0.005)
     _reap()
@@ -110,7 +472,7 @@ def _kill_all(group: int) -> int:
 
 
 def _reap() -> None:
-    """As PID 1, collect every exited orphan."""
+    """Collect every exited orphan."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -136,17 +498,23 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def run_job(job: dict) -> dict:
-    time_limit = float(job.get("time_limit_s", 10.0))
-    memory_mb = int(job.get("memory_limit_mb", 512))
-    output_limit = int(job.get("output_limit_bytes", 1024 * 1024))
-    before = _scratch_entries()
-    workdir = tempfile.mkdtemp(prefix="job-", dir=WORK_ROOT)
-    for name, text in job.get("files", {}).items():
-        path = os.path.join(workdir, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
+def _workdir(parent: str, name: str, uid: int, files: dict) -> str:
+    """A party's own work directory, only its user may enter, holding its files."""
+    path = os.path.join(parent, name)
+    os.mkdir(path, 0o700)
+    for file_name, text in files.items():
+        target = os.path.join(path, file_name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as handle:
             handle.write(text)
+    if SEPARATE_USERS:
+        for root, dirs, names in os.walk(path):
+            for entry in (root, *(os.path.join(root, n) for n in dirs + names)):
+                os.chown(entry, uid, uid)
+    return path
+
+
+def _role(party: dict, job: dict, workdir: str, uid: int, judge: bool) -> dict:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": workdir,
@@ -154,40 +522,83 @@ def run_job(job: dict) -> dict:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
     }
-    env.update(job.get("env", {}))
+    if judge:
+        env["TMPDIR"] = workdir  # nothing the judge reads lies where the program can write
+    env.update(party.get("env", {}))
+    return {
+        "argv": party["argv"],
+        "script": os.path.join(workdir, party["argv"][-1]),
+        "warm": judge or bool(party.get("warm")),  # exec would make a judge dumpable
+        "modules": [os.path.join(workdir, name) for name in party.get("modules", [])],
+        "workdir": workdir,
+        "env": env,
+        "uid": uid,
+        "judge": judge,
+        "memory_limit_mb": int(job.get("memory_limit_mb", 512)),
+        "time_limit_s": float(job.get("time_limit_s", 10.0)),
+    }
+
+
+def run_job(job: dict, zygote: Zygote) -> dict:
+    time_limit = float(job.get("time_limit_s", 10.0))
+    output_limit = int(job.get("output_limit_bytes", 1024 * 1024))
+    judge_spec = job.get("judge")
+    before = _scratch_entries()
+    root = tempfile.mkdtemp(prefix="job-", dir=WORK_ROOT)
+    os.chmod(root, 0o711)
+    channel: list = []
     start = time.monotonic()
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    program = judge = None
     try:
-        if job.get("warm"):
-            process = WarmProcess(job["argv"][-1], workdir, env, _limits(memory_mb, time_limit))
+        program_dir = _workdir(root, "program", PROGRAM_UID, job.get("files", {}))
+        program_role = _role(job, job, program_dir, PROGRAM_UID, judge=False)
+        if judge_spec:
+            judge_dir = _workdir(root, "judge", JUDGE_UID, judge_spec.get("files", {}))
+            judge_role = _role(judge_spec, job, judge_dir, JUDGE_UID, judge=True)
+            to_program, to_judge = os.pipe(), os.pipe()
+            channel = [*to_program, *to_judge]
+            program = _start(program_role, zygote, [to_program[0], to_judge[1]])
+            judge = _start(judge_role, None, [to_judge[0], to_program[1]])
         else:
-            process = subprocess.Popen(
-                job["argv"],
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-                preexec_fn=_limits(memory_mb, time_limit),
-            )
+            program = _start(program_role, zygote, [])
     except OSError as err:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if program is not None:
+            program.kill()
+            program.wait()
+        shutil.rmtree(root, ignore_errors=True)
         return {"error": f"cannot start {job['argv'][0]!r}: {err}"}
-    output, timed_out, output_exceeded = _communicate(
-        process, job.get("stdin", "").encode(), start + time_limit, output_limit
-    )
-    returncode = process.wait()
+    finally:
+        for fd in channel:
+            os.close(fd)
+    feeds = [(program, job.get("stdin", "").encode())]
+    streams = {"stdout": (program.stdout, output_limit), "stderr": (program.stderr, output_limit)}
+    if judge is not None:
+        feeds.append((judge, judge_spec.get("stdin", "").encode()))
+        streams["report"] = (judge.stdout, REPORT_LIMIT_BYTES)
+        streams["judge_stderr"] = (judge.stderr, JUDGE_STDERR_LIMIT)
+    main = judge or program
+    output, timed_out, exceeded = _communicate(main, feeds, streams, start + time_limit)
+    output_exceeded = bool(exceeded & {"stdout", "stderr"})
+    if timed_out or exceeded:
+        for party in (program, judge):
+            if party is not None:
+                party.kill()
+    main.wait()
+    stopped = False
+    if judge is not None:  # the program gets EOF on its channel and should end by itself
+        deadline = time.monotonic() + EXIT_DRAIN_S
+        while program.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if program.poll() is None:
+            program.kill()
+            stopped = True
+    returncode = program.wait()
     wall = time.monotonic() - start
-    leftovers = _kill_all(process.pid)
+    groups = [program.pid] + ([judge.pid] if judge else [])
+    leftovers = _kill_all(groups, (zygote.pid,))
     usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    collected = {}
-    for name in job.get("collect", []):
-        path = os.path.join(workdir, name)
-        if os.path.isfile(path) and not os.path.islink(path):
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                collected[name] = handle.read(output_limit)
-    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
     dirty = []
     if leftovers:
         dirty.append(f"{leftovers} process(es) outlived the program")
@@ -197,10 +608,10 @@ def run_job(job: dict) -> dict:
         for path in left_files:
             shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else _unlink(path)
     stderr = _decode(output["stderr"])
-    signal_number = -returncode if returncode < 0 else None
+    signal_number = -returncode if returncode < 0 and not stopped else None
     timed_out = timed_out or signal_number == signal.SIGXCPU  # the CPU-time rlimit
     memory_exceeded = "MemoryError" in stderr[-4096:] or (
-        signal_number == signal.SIGKILL and not timed_out and not output_exceeded
+        signal_number == signal.SIGKILL and not timed_out and not exceeded
     )
     return {
         "exit_code": returncode if returncode >= 0 else None,
@@ -213,105 +624,10 @@ def run_job(job: dict) -> dict:
         "wall_s": wall,
         "cpu_s": (usage_after.ru_utime - usage_before.ru_utime)
         + (usage_after.ru_stime - usage_before.ru_stime),
-        "files": collected,
         "dirty": dirty,
+        "report": _decode(output["report"]) if judge is not None else None,
+        "judge_stderr": _decode(output.get("judge_stderr", b"")),
     }
-
-
-class WarmProcess:
-    """A Python script run in a fork of this interpreter, with Popen's small interface."""
-
-    def __init__(self, script: str, workdir: str, env: dict, limits) -> None:
-        stdin_r, stdin_w = os.pipe()
-        stdout_r, stdout_w = os.pipe()
-        stderr_r, stderr_w = os.pipe()
-        path = os.path.join(workdir, script)
-        code = _compiled(path)  # here, so the cache outlives the child
-        self.pid = os.fork()
-        if self.pid == 0:  # the child never returns
-            _warm_child(path, code, workdir, env, limits, stdin_r, stdout_w, stderr_w)
-        for fd in (stdin_r, stdout_w, stderr_w):
-            os.close(fd)
-        self.stdin = os.fdopen(stdin_w, "wb", buffering=0)
-        self.stdout = os.fdopen(stdout_r, "rb", buffering=0)
-        self.stderr = os.fdopen(stderr_r, "rb", buffering=0)
-        self.returncode = None
-
-    def poll(self):
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self) -> int:
-        if self.returncode is None:
-            _, status = os.waitpid(self.pid, 0)
-            self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-
-_COMPILED: dict = {}
-
-
-def _compiled(path: str):
-    """A script's code, compiled once per distinct source (the harness, run after run).
-
-    A script that does not compile is run as a tiny program that raises the SyntaxError, so the
-    child reports it like a new python3 would.
-    """
-    with open(path, "rb") as handle:
-        source = handle.read()
-    key = hashlib.sha256(source).digest()
-    if key not in _COMPILED:
-        try:
-            _COMPILED[key] = compile(source, path, "exec")
-        except (SyntaxError, ValueError) as err:
-            return compile(f"raise {type(err).__name__}({str(err)!r})", path, "exec")
-        if len(_COMPILED) > 64:
-            _COMPILED.pop(next(iter(_COMPILED)))
-    return _COMPILED[key]
-
-
-def _warm_child(path, code, workdir, env, limits, stdin_fd, stdout_fd, stderr_fd) -> None:
-    status = 1
-    try:
-        os.setsid()
-        limits()
-        os.chdir(workdir)
-        for fd, target in ((stdin_fd, 0), (stdout_fd, 1), (stderr_fd, 2)):
-            os.dup2(fd, target)
-        os.closerange(3, 1024)
-        os.environ.clear()
-        os.environ.update(env)
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
-            signal.signal(signum, signal.SIG_DFL)
-        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
-        sys.stderr = io.TextIOWrapper(
-            io.FileIO(2, "w", closefd=False), encoding="utf-8", line_buffering=True
-        )
-        here = os.path.dirname(os.path.abspath(__file__))
-        sys.path[:] = [workdir] + [p for p in sys.path if p and p not in (here, os.getcwd())]
-        sys.argv = [path]
-        module = types.ModuleType("__main__")
-        module.__file__ = path
-        sys.modules["__main__"] = module
-        exec(code, module.__dict__)
-        status = 0
-    except SystemExit as exit_:
-        if exit_.code is None or isinstance(exit_.code, int):
-            status = exit_.code or 0
-        else:
-            print(exit_.code, file=sys.stderr)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(status)
 
 
 def _unlink(path: str) -> None:
@@ -319,39 +635,44 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
-def _communicate(process, stdin: bytes, deadline: float, limit: int):
-    """Feed stdin and read both outputs up to `limit` bytes each, until exit or the deadline."""
-    output = {"stdout": bytearray(), "stderr": bytearray()}
+def _communicate(main: Party, feeds: list, streams: dict, deadline: float):
+    """Feed each party's stdin and read every stream up to its limit, until `main` has exited
+    (and its pipes drained), the deadline passed, or a stream went over its limit."""
+    output = {name: bytearray() for name in streams}
     selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ, "stdout")
-    selector.register(process.stderr, selectors.EVENT_READ, "stderr")
-    pending = memoryview(stdin)
-    if pending:
-        os.set_blocking(process.stdin.fileno(), False)
-        selector.register(process.stdin, selectors.EVENT_WRITE, "stdin")
-    else:
-        process.stdin.close()
-    timed_out = exceeded = False
-    open_streams = 2
+    for name, (stream, _) in streams.items():
+        selector.register(stream, selectors.EVENT_READ, name)
+    pending = {}
+    for party, data in feeds:
+        if data:
+            os.set_blocking(party.stdin.fileno(), False)
+            selector.register(party.stdin, selectors.EVENT_WRITE, "stdin")
+            pending[party.stdin.fileno()] = memoryview(data)
+        else:
+            party.stdin.close()
+    timed_out = False
+    exceeded: set = set()
+    open_streams = len(streams)
     exited_at = None
     while open_streams:
         now = time.monotonic()
-        if exited_at is None and process.poll() is not None:
+        if exited_at is None and main.poll() is not None:
             exited_at = now
         if exited_at is not None and now - exited_at > EXIT_DRAIN_S:
-            break  # the program is done; whatever still holds its pipes is a leftover
+            break  # the party is done; whatever still holds its pipes is a leftover
         remaining = deadline - now
         if remaining <= 0:
             timed_out = True
             break
         for key, _ in selector.select(timeout=min(remaining, 0.05)):
             if key.data == "stdin":
+                fd = key.fileobj.fileno()
                 try:
-                    written = os.write(key.fileobj.fileno(), pending[:READ_CHUNK])
+                    written = os.write(fd, pending[fd][:READ_CHUNK])
                 except BrokenPipeError:
-                    written = len(pending)
-                pending = pending[written:]
-                if not pending:
+                    written = len(pending[fd])
+                pending[fd] = pending[fd][written:]
+                if not pending[fd]:
                     selector.unregister(key.fileobj)
                     key.fileobj.close()
                 continue
@@ -361,28 +682,35 @@ def _communicate(process, stdin: bytes, deadline: float, limit: int):
                 open_streams -= 1
                 continue
             buffer = output[key.data]
-            room = limit - len(buffer)
+            room = streams[key.data][1] - len(buffer)
             buffer += chunk[:room]
-            exceeded = exceeded or len(chunk) > room
+            if len(chunk) > room:
+                exceeded.add(key.data)
         if exceeded:
             break
-    if timed_out or exceeded:
-        with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
     selector.close()
-    for stream in (process.stdout, process.stderr):
+    for party, _ in feeds:
+        with contextlib.suppress(OSError):
+            party.stdin.close()
+    for stream, _ in streams.values():
         stream.close()
     return output, timed_out, exceeded
 
 
 def serve() -> None:
+    global SEPARATE_USERS
     os.makedirs(WORK_ROOT, exist_ok=True)
-    print(json.dumps({"ready": True}), flush=True)
+    if os.getpid() != 1:  # orphaned programs must come back to us to be waited for
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    SEPARATE_USERS = _can_switch_users()
+    _prctl(_PR_SET_DUMPABLE, 0)
+    zygote = Zygote()  # before any job is read: its memory never holds one
+    print(json.dumps({"ready": True, "isolation": isolation()}), flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
-            result = run_job(json.loads(line))
+            result = run_job(json.loads(line), zygote)
         except Exception as err:  # a malformed job must not end the supervisor
             result = {"error": f"{type(err).__name__}: {err}"}
         print(json.dumps(result), flush=True)

@@ -10,8 +10,14 @@ import pytest
 from factory.records import Candidate
 from sandboxes import Sandbox
 from verifiers.code import CodeVerifier
-from verifiers.code.inputs import edge_values, mutate, near_constants, shape_of, shape_of_hint
 from verifiers.code.reference_check import DifferentialSettings
+from verifiers.code.sandboxed.inputs import (
+    edge_values,
+    mutate,
+    near_constants,
+    shape_of,
+    shape_of_hint,
+)
 
 MAXIMUM = "def largest(xs: list[int]) -> int:\n    return max(xs)\n"
 LARGEST_TESTS = {

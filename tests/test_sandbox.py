@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-from sandboxes import Job, Sandbox
+from sandboxes import Job, Judge, Sandbox
+from sandboxes.doctor import _JUDGE as JUDGE_PROBE
 from sandboxes.doctor import PROBES, diagnose
 
 
@@ -23,7 +24,7 @@ def test_every_doctor_check_holds(sandbox: Sandbox) -> None:
     assert failed == []
 
 
-def test_stdin_stdout_stderr_files_and_exit_code(sandbox: Sandbox) -> None:
+def test_stdin_stdout_stderr_and_exit_code(sandbox: Sandbox) -> None:
     result = sandbox.run(
         python(
             """
@@ -35,12 +36,11 @@ def test_stdin_stdout_stderr_files_and_exit_code(sandbox: Sandbox) -> None:
             sys.exit(3)
             """,
             stdin="abc\n",
-            collect=["answer.txt", "absent.txt"],
         )
     )
     assert (result.exit_code, result.stdout) == (3, "ABC\n")
     assert result.stderr.startswith("chatter chatter")
-    assert result.files == {"answer.txt": "\ncba"}
+    assert result.report is None and not result.dirty
     assert not (result.timed_out or result.memory_exceeded or result.output_exceeded)
 
 
@@ -85,8 +85,10 @@ def test_nothing_carries_over_to_the_next_program(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.docker
-def test_reap_removes_the_containers_of_a_killed_owner(docker_engine) -> None:
-    from sandboxes.docker_backend import LABEL, reap
+def test_a_killed_owner_leaves_no_container(docker_engine) -> None:
+    import time
+
+    from sandboxes.docker_backend import LABEL
 
     crash = textwrap.dedent(
         """
@@ -94,14 +96,67 @@ def test_reap_removes_the_containers_of_a_killed_owner(docker_engine) -> None:
         from sandboxes import Job, open_sandbox
         box = open_sandbox("docker")
         box.run(Job(argv=["python3", "-c", "pass"]))
+        print(len(box._idle), flush=True)
         os._exit(9)  # like kill -9: no cleanup
         """
     )
-    subprocess.run([sys.executable, "-c", crash], check=False, timeout=120)
-    left = {c.name for c in docker_engine.containers.list(all=True, filters={"label": LABEL})}
-    assert left, "the crashed owner should have left its container"
-    assert left <= set(reap(docker_engine))
-    assert docker_engine.containers.list(all=True, filters={"label": LABEL}) == []
+    started = subprocess.run(
+        [sys.executable, "-c", crash], check=False, timeout=120, capture_output=True, text=True
+    )
+    assert started.stdout.strip() == "1", started.stderr  # it had a container when it died
+    deadline = time.monotonic() + 20
+    while docker_engine.containers.list(all=True, filters={"label": LABEL}):
+        assert time.monotonic() < deadline, "the dead owner's container is still there"
+        time.sleep(0.2)
+
+
+@pytest.mark.docker
+def test_reap_removes_the_containers_of_a_dead_owner(docker_engine) -> None:
+    from sandboxes.docker_backend import LABEL, OWNER_LABEL, reap
+    from sandboxes.image import image_tag
+
+    stray = docker_engine.api.create_container(
+        image_tag(), command=["true"], labels={LABEL: "1", OWNER_LABEL: "nowhere:1"}
+    )
+    mine = docker_engine.api.create_container(
+        image_tag(), command=["true"], labels={LABEL: "1", OWNER_LABEL: f"{_host()}:{_dead_pid()}"}
+    )
+    try:
+        name = _name(docker_engine, mine)
+        assert name in reap(docker_engine)
+        assert _exists(docker_engine, stray)  # another machine's: not ours to judge
+        reap(docker_engine, everything=True)
+        assert docker_engine.containers.list(all=True, filters={"label": LABEL}) == []
+    finally:
+        for container in (stray, mine):
+            if _exists(docker_engine, container):
+                docker_engine.api.remove_container(container, force=True)
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def _name(client, container: dict) -> str:
+    return client.api.inspect_container(container["Id"])["Name"].lstrip("/")
+
+
+def _exists(client, container: dict) -> bool:
+    import docker.errors
+
+    try:
+        client.api.inspect_container(container["Id"])
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 @pytest.mark.docker
@@ -113,3 +168,93 @@ def test_a_closed_pool_leaves_no_container(docker_engine) -> None:
         box.run(Job(argv=["python3", "-c", "pass"]))
         assert docker_engine.containers.list(filters={"label": LABEL})
     assert docker_engine.containers.list(all=True, filters={"label": LABEL}) == []
+
+
+# --- judged runs ---------------------------------------------------------------------------------
+
+ECHO_JUDGE = Judge(
+    argv=["python3", "judge.py"],
+    files={
+        "judge.py": "import os, sys\n"
+        "os.write(4, sys.stdin.read().encode())\n"
+        "os.close(4)\n"
+        "print('judge heard', os.read(3, 100), os.getuid())\n"
+    },
+    stdin="ping",
+)
+
+
+def test_a_judged_run_reports_what_the_judge_wrote_and_nothing_else(sandbox: Sandbox) -> None:
+    program = python(
+        """
+        import os
+        heard = os.read(3, 100)
+        print('program output, never the report')
+        os.write(4, heard[::-1])
+        """,
+        judge=ECHO_JUDGE,
+    )
+    result = sandbox.run(program)
+    assert result.report == "judge heard b'gnip' 65533\n"
+    assert result.stdout == "program output, never the report\n"
+    assert result.exit_code == 0 and not result.dirty
+
+
+def test_the_run_ends_with_its_judge_and_stops_a_program_still_running(sandbox: Sandbox) -> None:
+    impatient = Judge(argv=["python3", "judge.py"], files={"judge.py": "print('seen enough')"})
+    stubborn = python("import time\nwhile True:\n    time.sleep(1)", judge=impatient)
+    result = sandbox.run(stubborn)
+    assert result.report == "seen enough\n"
+    assert not (result.timed_out or result.memory_exceeded) and result.wall_s < 5
+
+
+def test_programs_and_judges_run_as_users_of_their_own(sandbox: Sandbox) -> None:
+    assert sandbox.isolation["separate_users"], sandbox.isolation
+    result = sandbox.run(python("import os\nprint(os.getuid(), os.getgid(), os.getgroups())"))
+    assert result.stdout == "65534 65534 []\n"
+
+
+@pytest.fixture
+def one_user_sandbox(monkeypatch: pytest.MonkeyPatch):
+    """The process backend as a user who is not root gets it: one user for every party."""
+    from sandboxes import process_backend
+
+    prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    prefix += ("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--mount-proc")
+    monkeypatch.setattr(process_backend, "namespace_prefix", lambda: prefix)
+    box = process_backend.process_sandbox()
+    yield box
+    box.close()
+
+
+def test_one_user_is_said_plainly_by_the_doctor_and_in_every_verdict(one_user_sandbox) -> None:
+    from factory.records import Candidate
+    from verifiers.code import CodeVerifier
+
+    assert not one_user_sandbox.isolation["separate_users"]
+    assert "share a user" in one_user_sandbox.isolation["weaker"]
+    checks = {name: passed for name, passed, _ in diagnose(one_user_sandbox)}
+    assert checks.pop("judge out of reach") is False  # it can signal its judge, and says so
+    assert all(checks.values()), checks
+    candidate = Candidate(
+        id="t",
+        domain="code",
+        problem="p",
+        response="```python\ndef add(a, b):\n    return a + b\n```",
+        tests={"format": "assert", "code": "assert add(1, 2) == 3"},
+    )
+    verdict = CodeVerifier(one_user_sandbox).verify(candidate)
+    assert verdict.status == "accepted", verdict.reason
+    (note,) = [d for d in verdict.details if d["test"] == "isolation"]
+    assert note["outcome"] == "skipped" and "share a user" in note["message"]
+
+
+def test_one_user_still_keeps_the_judges_memory_and_descriptors_out_of_reach(
+    one_user_sandbox,
+) -> None:
+    probe = next(p for p in PROBES if p.name == "judge out of reach")
+    judge = Judge(argv=["python3", "judge.py"], files={"judge.py": JUDGE_PROBE})
+    result = one_user_sandbox.run(python(probe.code, judge=judge))
+    reached = eval(result.stdout)  # a list of strings the probe printed
+    assert reached and all(item.startswith("signal ") for item in reached), reached
+    assert result.report.strip() == "intact"

@@ -1,10 +1,10 @@
 """Differential testing against a record's `reference` solution, from the host's side.
 
-When a code candidate passed its tests and its record carries a reference solution, the code
-verifier runs `differential.py` in the sandbox: the candidate must match the reference on edge
-values, mutations of the tests' own arguments, Hypothesis draws and the draws of a strategy the
-model wrote (`meta.input_strategy`). Its outcome is one more entry of the verdict's `details`,
-with the first counterexample.
+When a code candidate passed its tests and its record carries a reference solution, the
+candidate must match the reference on edge values, mutations of the tests' own arguments,
+Hypothesis draws and the draws of a strategy the model wrote (`meta.input_strategy`). The
+reference and the candidate run in separate sandbox runs (`ReferenceCheck`). The outcome is one
+more entry of the verdict's `details`, with the first counterexample.
 
 On by default; `FACTORY_DIFFERENTIAL=off` (or `verify.differential.enabled: false` in a job
 config, `factory verify --no-differential`) turns it off, and `FACTORY_DIFFERENTIAL_BUDGET_S`
@@ -14,22 +14,24 @@ sets the time a check may spend building inputs.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from factory.records import AssertTests, CallTests, Candidate, PytestTests, TestSpec
-from sandboxes import Job
+from sandboxes import Job, RunResult
 from verifiers.code.extract import extract_program
 from verifiers.code.report import NoReport, nonce_report
+from verifiers.code.sandboxed import judged_job, reference_job
 
-_HERE = Path(__file__).parent
-FILES = {
-    name: (_HERE / name).read_text() for name in ("harness.py", "inputs.py", "differential.py")
-}
 TEST_NAME = "differential"
+CACHED_REFERENCES = 256
+LOAD_LIMIT_S = 30
 STRATEGY_FIELD = "input_strategy"
 _OFF = ("0", "off", "false", "no")
 
@@ -124,52 +126,133 @@ def _imports_solution(node: ast.stmt) -> bool:
     return isinstance(node, ast.Import) and any(a.name == "solution" for a in node.names)
 
 
-def differential_job(
-    program: str, candidate: Candidate, settings: DifferentialSettings, nonce: str
-) -> Job:
-    """The sandbox run that compares `program` with the candidate's reference."""
-    tests = candidate.tests
-    assert isinstance(tests, AssertTests | CallTests | PytestTests)
-    reference = extract_program(candidate.reference or "") or candidate.reference or ""
-    spec = {
-        "entry_point": function_under_test(tests),
-        "tests": _seed_tests(tests),
-        "strategy": candidate.meta.get(STRATEGY_FIELD),
-        "draws": settings.draws,
-        "mutations": settings.mutations,
-        "max_inputs": settings.max_inputs,
-        "budget_s": settings.budget_s,
-        "call_limit_s": settings.call_limit_s,
-    }
-    return Job(
-        argv=["python3", "-I", "differential.py"],
-        files={
-            **FILES,
-            "solution.py": program,
-            "reference.py": reference,
-            "spec.json": json.dumps(spec),
-        },
-        stdin=nonce + "\n",
-        time_limit_s=12 * settings.budget_s + 10,
-        memory_limit_mb=tests.memory_limit_mb or 512,
-        warm=True,
-    )
+class ReferenceCheck:
+    """Differential testing in two sandbox runs that never meet.
 
+    First the reference runs alone and hands back the inputs and its results on them, as plain
+    data (`reference_side.py`); that run is made once per reference and tests, and reused for
+    every candidate of the problem. Then the candidate runs as a judged program: `tester.py`, in
+    its own process and user, calls the candidate's function on each input and compares with the
+    reference's result, up to the first difference.
+    """
 
-def read_outcome(stdout: str, nonce: str) -> dict[str, Any]:
-    """The check's detail entry, from the one report line that starts with the nonce."""
-    try:
-        report = nonce_report(stdout, nonce)
-    except NoReport as err:
-        message = (
-            "more than one report: the program tampered with the check"
-            if err.forged
-            else "differential testing did not run to the end (the program ended it)"
+    def __init__(self, settings: DifferentialSettings) -> None:
+        self.settings = settings
+        self._references: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def check(
+        self, program: str, candidate: Candidate, run: Callable[[Job], RunResult]
+    ) -> dict[str, Any]:
+        """The detail entry of `program` against the candidate's reference."""
+        reference = self._reference(candidate, run)
+        if "error" in reference:
+            return {"test": TEST_NAME, "outcome": "reference_error", "message": reference["error"]}
+        summary = {
+            "inputs": reference["counted"],
+            "invalid": reference["invalid"],
+            "seeds": reference["seeds"],
+            "notes": reference["notes"],
+        }
+        calls = reference["calls"]
+        if not calls:
+            return {
+                "test": TEST_NAME,
+                "outcome": "skipped",
+                "message": "no valid input could be built",
+                **summary,
+            }
+        limits = [max(self.settings.call_limit_s, 10 * call[4] + 0.1) for call in calls]
+        total = max(self.settings.budget_s, 10 * sum(call[4] for call in calls) + 1)
+        spec = {
+            "format": "differential",
+            "entry_point": reference["entry"],
+            "calls": [[*call[:4], limit] for call, limit in zip(calls, limits, strict=True)],
+            "total_limit_s": total,
+        }
+        nonce = secrets.token_hex(16)
+        tests = candidate.tests
+        result = run(
+            judged_job(
+                program,
+                spec,
+                nonce,
+                time_limit_s=total + LOAD_LIMIT_S,
+                memory_limit_mb=tests.memory_limit_mb or 512,  # type: ignore[union-attr]
+            )
         )
-        return {"test": TEST_NAME, "outcome": "runtime_error", "message": message}
-    detail: dict[str, Any] = {"test": TEST_NAME, **report}
+        outcome = _outcome(result, nonce)
+        if outcome["outcome"] == "passed":
+            parts = ", ".join(f"{count} {origin}" for origin, count in summary["inputs"].items())
+            outcome["message"] = f"matched the reference on {len(calls)} inputs ({parts})"
+        return {"test": TEST_NAME, **outcome, **summary}
+
+    def _reference(self, candidate: Candidate, run: Callable[[Job], RunResult]) -> dict[str, Any]:
+        """The reference's inputs and results (cached), or {"error": why it cannot be run}."""
+        tests = candidate.tests
+        assert isinstance(tests, AssertTests | CallTests | PytestTests)
+        reference = extract_program(candidate.reference or "") or candidate.reference or ""
+        spec = {
+            "entry_point": function_under_test(tests),
+            "tests": _seed_tests(tests),
+            "strategy": candidate.meta.get(STRATEGY_FIELD),
+            "draws": self.settings.draws,
+            "mutations": self.settings.mutations,
+            "max_inputs": self.settings.max_inputs,
+            "budget_s": self.settings.budget_s,
+            "call_limit_s": self.settings.call_limit_s,
+        }
+        key = hashlib.sha256(json.dumps([reference, spec], sort_keys=True).encode()).hexdigest()
+        if key in self._references:
+            self._references.move_to_end(key)
+            return self._references[key]
+        nonce = secrets.token_hex(16)
+        result = run(
+            reference_job(
+                reference,
+                spec,
+                nonce,
+                time_limit_s=2 * self.settings.budget_s + 10,
+                memory_limit_mb=tests.memory_limit_mb or 512,
+            )
+        )
+        found = _reference_results(result, nonce)
+        self._references[key] = found
+        if len(self._references) > CACHED_REFERENCES:
+            self._references.popitem(last=False)
+        return found
+
+
+def _reference_results(result: RunResult, nonce: str) -> dict[str, Any]:
+    for hit, what in (
+        (result.timed_out, "ran past its time limit"),
+        (result.memory_exceeded, "ran past its memory limit"),
+        (result.output_exceeded, "wrote more than the output limit"),
+    ):
+        if hit:
+            return {"error": f"the reference {what} while its inputs were built"}
+    try:
+        return nonce_report(result.stdout, nonce)
+    except NoReport:
+        tail = result.stderr.strip()[-300:]
+        return {"error": "the reference's run did not finish" + (f": {tail}" if tail else "")}
+
+
+def _outcome(result: RunResult, nonce: str) -> dict[str, Any]:
+    """The comparison's outcome, from the tester's report."""
+    for hit, outcome, message in (
+        (result.timed_out, "timeout", "the program ran past its time limit"),
+        (result.memory_exceeded, "memory_limit", "the program ran past its memory limit"),
+        (result.output_exceeded, "output_limit", "the program wrote more than the output limit"),
+    ):
+        if hit:
+            return {"outcome": outcome, "message": message}
+    try:
+        report = nonce_report(result.report or "", nonce)["differential"]
+    except (NoReport, KeyError, TypeError):
+        return {
+            "outcome": "runtime_error",
+            "message": "differential testing did not run to the end",
+        }
     if report["outcome"] == "passed":
-        inputs = report.get("inputs", {})
-        parts = ", ".join(f"{count} {origin}" for origin, count in inputs.items())
-        detail["message"] = f"matched the reference on {sum(inputs.values())} inputs ({parts})"
-    return detail
+        return {"outcome": "passed", "message": ""}
+    return report

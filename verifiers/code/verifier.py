@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 from factory.records import (
@@ -21,19 +19,16 @@ from factory.records import (
 from sandboxes import Job, RunResult, Sandbox, SandboxError, open_sandbox
 from verifiers.base import Verifier
 from verifiers.code.extract import extract_program
-from verifiers.code.reference_check import (
-    DifferentialSettings,
-    differential_job,
-    read_outcome,
-    skipped,
-)
+from verifiers.code.reference_check import DifferentialSettings, ReferenceCheck, skipped
 from verifiers.code.report import NoReport, nonce_report
+from verifiers.code.sandboxed import judged_job, wire
 
-HARNESS = Path(__file__).with_name("harness.py").read_text()
 DEFAULT_TIME_LIMIT_S = 10.0
 DEFAULT_MEMORY_LIMIT_MB = 512
 SANDBOX_ATTEMPTS = 3
 FLOAT_TOLERANCE = 1e-6
+ISOLATION = "isolation"
+"""The detail that says how the sandbox falls short of separate users for judge and program."""
 
 
 class CodeVerifier(Verifier):
@@ -50,7 +45,8 @@ class CodeVerifier(Verifier):
         self, sandbox: Sandbox | None = None, differential: DifferentialSettings | None = None
     ) -> None:
         self._sandbox = sandbox
-        self._differential = differential or DifferentialSettings.from_env()
+        self._weaker: str | None = None
+        self._differential = ReferenceCheck(differential or DifferentialSettings.from_env())
 
     @property
     def sandbox(self) -> Sandbox:
@@ -78,14 +74,24 @@ class CodeVerifier(Verifier):
         start = time.perf_counter()
         try:
             details = self.run_tests(program, candidate.tests)
-            if self._differential.applies(candidate) and not _failures(details):
+            if self._differential.settings.applies(candidate) and not _failures(details):
                 details.append(self._against_reference(program, candidate))
+            details += self._isolation_note()
         except SandboxError as err:
             return Verdict.error(
                 f"the sandbox failed {SANDBOX_ATTEMPTS} times: {err}", id=candidate.id
             )
         verdict = _judge(candidate, program, details)
         return verdict.model_copy(update={"elapsed_s": time.perf_counter() - start})
+
+    def _isolation_note(self) -> list[dict[str, Any]]:
+        """A detail saying what this sandbox cannot give, when its judge and program share a
+        user (the process backend without root)."""
+        if self._weaker is None:
+            self._weaker = self.sandbox.isolation.get("weaker", "")
+        if not self._weaker:
+            return []
+        return [{"test": ISOLATION, "outcome": "skipped", "message": f"weaker: {self._weaker}"}]
 
     def run_tests(self, program: str, tests: TestSpec) -> list[dict[str, Any]]:
         """The outcome of each test of `program`, as the verdict's `details` hold them."""
@@ -98,32 +104,21 @@ class CodeVerifier(Verifier):
             spec["entry_point"] = tests.entry_point
             spec["cases"] = [{"args": c.args, "kwargs": c.kwargs} for c in tests.cases]
         nonce = secrets.token_hex(16)
-        job = Job(
-            argv=["python3", "-I", "harness.py"],
-            files={"solution.py": program, "harness.py": HARNESS, "spec.json": json.dumps(spec)},
-            stdin=nonce + "\n",
-            warm=True,
-            **_limits(tests),
-        )
+        job = judged_job(program, spec, nonce, **_limits(tests))
         result = self._run(job)
         limit = _limit_outcome(result)
         if limit:
             return limit
         outcomes, results = _read_report(result, nonce)
-        if isinstance(tests, CallTests) and results is not None:
-            return _compare_calls(tests, results, outcomes)
+        if isinstance(tests, CallTests):
+            return _compare_calls(tests, results or [], outcomes)
         return outcomes
 
     def _against_reference(self, program: str, candidate: Candidate) -> dict[str, Any]:
         cannot = skipped(candidate)
         if cannot:
             return cannot
-        nonce = secrets.token_hex(16)
-        result = self._run(differential_job(program, candidate, self._differential, nonce))
-        limit = _limit_outcome(result)
-        if limit:
-            return {**limit[0], "test": "differential"}
-        return read_outcome(result.stdout, nonce)
+        return self._differential.check(program, candidate, self._run)
 
     def _stdio_case(self, program: str, tests: StdioTests, index: int) -> dict[str, Any]:
         case = tests.cases[index]
@@ -189,34 +184,44 @@ def _limit_outcome(result: RunResult) -> list[dict[str, Any]]:
 
 
 def _read_report(result: RunResult, nonce: str) -> tuple[list[dict[str, Any]], list | None]:
-    """The harness's outcomes and call results: the one stdout line that starts with the nonce."""
+    """The tester's outcomes and call results: the one line of its report that starts with the
+    nonce. The program's own output is never read."""
     try:
-        report = nonce_report(result.stdout, nonce)
-    except NoReport as err:
-        why = (
-            "more than one report: the program tampered with the harness"
-            if err.forged
-            else "the tests did not run to the end (the program exited or was killed early)"
-        )
-        tail = result.stderr.strip()[-300:]
-        message = why + (f"; stderr: {tail}" if tail else "")
+        report = nonce_report(result.report or "", nonce)
+    except NoReport:
+        tail = result.judge_stderr.strip()[-300:]
+        message = "the tests did not run to the end" + (f"; tester: {tail}" if tail else "")
         return [{"test": "program", "outcome": "runtime_error", "message": message}], None
     return report["outcomes"], report.get("results")
 
 
 def _compare_calls(tests: CallTests, results: list, outcomes: list[dict]) -> list[dict[str, Any]]:
+    """Each case's result compared here with what it should be: the sandbox only says what was
+    returned, and a case passes only by this comparison."""
     compared = []
     for index, (case, outcome) in enumerate(zip(tests.cases, outcomes, strict=False)):
         if outcome["outcome"] != "returned":
+            if outcome["outcome"] == "passed":  # never a label the sandbox can give
+                outcome = {**outcome, "outcome": "runtime_error", "message": "not compared"}
             compared.append(outcome)
-        elif _same_json(results[index], case.expected):
+            continue
+        got = _as_json(results[index] if index < len(results) else None)
+        if got is _NOT_JSON:
+            compared.append(
+                {
+                    "test": f"case {index}",
+                    "outcome": "wrong_answer",
+                    "message": "the result is not JSON data",
+                }
+            )
+        elif _same_json(got, case.expected):
             compared.append({"test": f"case {index}", "outcome": "passed", "message": ""})
         else:
             compared.append(
                 {
                     "test": f"case {index}",
                     "outcome": "wrong_answer",
-                    "message": f"expected {case.expected!r:.100}, got {results[index]!r:.100}",
+                    "message": f"expected {case.expected!r:.100}, got {got!r:.100}",
                 }
             )
     if len(outcomes) < len(tests.cases):  # the harness stopped early (an error while loading)
@@ -224,6 +229,32 @@ def _compare_calls(tests: CallTests, results: list, outcomes: list[dict]) -> lis
             {"test": "program", "outcome": "runtime_error", "message": "not every case ran"}
         ]
     return compared
+
+
+_NOT_JSON = object()
+
+
+def _as_json(encoded: Any) -> Any:
+    """A result as JSON data (tuples as lists, sets as sorted lists), or _NOT_JSON."""
+    try:
+        value = wire.decode(encoded)
+    except wire.WireError:
+        return _NOT_JSON
+    return _json_data(value)
+
+
+def _json_data(value: Any) -> Any:
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) in (list, tuple):
+        items = [_json_data(item) for item in value]
+        return _NOT_JSON if any(i is _NOT_JSON for i in items) else items
+    if type(value) in (set, frozenset):
+        return _json_data(sorted(value, key=repr))
+    if type(value) is dict and all(type(k) is str for k in value):
+        items = {k: _json_data(v) for k, v in value.items()}
+        return _NOT_JSON if any(v is _NOT_JSON for v in items.values()) else items
+    return _NOT_JSON
 
 
 def _same_json(got: Any, expected: Any) -> bool:
@@ -278,7 +309,7 @@ def _judge(candidate: Candidate, program: str, details: list[dict[str, Any]]) ->
 
 
 def _passed_reason(details: list[dict[str, Any]]) -> str:
-    tests = [d for d in details if d["test"] != "differential"]
+    tests = [d for d in details if d["test"] not in ("differential", ISOLATION)]
     reason = f"all {len(tests)} test(s) passed"
     checks = [d for d in details if d["test"] == "differential"]
     return reason + "".join(f"; {d['message']}" for d in checks if d["message"])

@@ -1,0 +1,254 @@
+"""The judge's side of the wall (stdlib only): the solution, seen from outside its process.
+
+`Link` speaks to `solver.py` over the run's private channel (fd 3 in, fd 4 out). `solution_module`
+turns the solver's manifest into a module of stand-ins: data as plain values, modules as the
+judge's own imports of the standard library, exception classes as local classes of the same
+names and built-in bases, everything else as a `Remote`. A `Remote` can be called, iterated,
+indexed, measured and asked for attributes, each a request the solver answers with data (or
+another handle); it has no truth value and equals only itself, so nothing the solution returns
+can pass a comparison it did not earn.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import select
+import sys
+import types
+
+import wire
+
+REPLY_LIMIT = 32 * 1024 * 1024
+
+
+class SolutionGone(Exception):
+    """The solution's process ended or stopped answering; no later call can be made."""
+
+
+class Garbled(Exception):
+    """The solution's process answered with something that is not a well-formed reply."""
+
+
+class Unsendable(Exception):
+    """The solution produced a value that cannot cross as data."""
+
+
+class OverTime(BaseException):
+    """A call ran past its limit (a BaseException, so a test's `except Exception` cannot hide
+    it)."""
+
+
+class Link:
+    def __init__(self, read_fd: int = 3, write_fd: int = 4) -> None:
+        self._read_fd = read_fd
+        self._write = os.fdopen(write_fd, "wb")
+        self._buffer = b""
+        self._dead: str | None = None
+        self.mirrors: dict[str, type] = {}
+
+    # --- the channel ---
+
+    def receive(self, limit_s: float | None = None) -> dict:
+        """The solver's next message."""
+        if self._dead:
+            raise SolutionGone(self._dead)
+        while b"\n" not in self._buffer:
+            if limit_s is not None:
+                ready, _, _ = select.select([self._read_fd], [], [], limit_s)
+                if not ready:
+                    self._dead = "it stopped answering after a call ran past its limit"
+                    raise OverTime()
+            chunk = os.read(self._read_fd, 1 << 20)
+            if not chunk:
+                self._dead = "the solution's process ended (it exited or was killed)"
+                raise SolutionGone(self._dead)
+            self._buffer += chunk
+            if len(self._buffer) > REPLY_LIMIT and b"\n" not in self._buffer:
+                self._dead = f"an answer of more than {REPLY_LIMIT >> 20} MB"
+                raise Unsendable(self._dead)
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            raise Garbled("the solution's process sent something that is not JSON") from None
+        if type(message) is not dict:
+            raise Garbled("the solution's process sent something that is not a reply")
+        return message
+
+    def request(self, message: dict, limit_s: float | None = None) -> dict:
+        if self._dead:
+            raise SolutionGone(self._dead)
+        try:
+            self._write.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+            self._write.flush()
+        except (BrokenPipeError, OSError):
+            self._dead = "the solution's process ended (it exited or was killed)"
+            raise SolutionGone(self._dead) from None
+        reply = self.receive(limit_s)
+        if "raised" in reply:
+            raise self._exception(reply["raised"])
+        if "unsendable" in reply:
+            raise Unsendable(f"the solution's result is not data: {str(reply['unsendable'])[:300]}")
+        return reply
+
+    def value(self, reply: dict):
+        if "value" not in reply:
+            raise Garbled("a reply without a value")
+        try:
+            return wire.decode(reply["value"], self.remote)
+        except wire.WireError as err:
+            raise Garbled(f"the solution's answer is not well-formed data: {err}") from None
+
+    # --- values ---
+
+    def remote(self, handle: dict) -> Remote:
+        if type(handle.get("id")) is not int:
+            raise wire.WireError("a handle without a number")
+        return Remote(self, handle)
+
+    def outgoing(self, value) -> dict:
+        """How a value the tests pass reaches the solution: a Remote by its handle, data as is."""
+        if isinstance(value, Remote):
+            return object.__getattribute__(value, "_handle")
+        raise wire.NotData(f"a {type(value).__name__} cannot be passed to the solution")
+
+    def call(self, target: dict, args: tuple, kwargs: dict, limit_s: float | None = None):
+        sent_args = [wire.encode(a, self.outgoing) for a in args]
+        sent_kwargs = {str(k): wire.encode(v, self.outgoing) for k, v in kwargs.items()}
+        reply = self.request(
+            {"op": "call", "target": target, "args": sent_args, "kwargs": sent_kwargs}, limit_s
+        )
+        value = self.value(reply)
+        for key, new in reply.get("mutated", []):
+            if type(key) is int and 0 <= key < len(args):
+                _write_back(args[key], self.value({"value": new}))
+            elif type(key) is str and key in kwargs:
+                _write_back(kwargs[key], self.value({"value": new}))
+        return value
+
+    def _exception(self, info) -> BaseException:
+        if type(info) is not dict:
+            return Garbled("a malformed exception")
+        name, base = str(info.get("type", "Exception")), str(info.get("base", "Exception"))
+        message = str(info.get("message", ""))
+        return self.exception_class(name, base)(message)
+
+    def exception_class(self, name: str, base: str) -> type:
+        """The local class for an exception the solution raises: the built-in one of that name,
+        or a class of that name under its built-in base (never a BaseException only: SystemExit
+        or KeyboardInterrupt from the solution cannot stop the judge)."""
+        builtin = getattr(builtins, name, None)
+        if name == base and isinstance(builtin, type) and issubclass(builtin, Exception):
+            return builtin
+        if name not in self.mirrors:
+            parent = getattr(builtins, base, None)
+            if not (isinstance(parent, type) and issubclass(parent, Exception)):
+                parent = Exception
+            self.mirrors[name] = type(name, (parent,), {"__module__": "solution"})
+        return self.mirrors[name]
+
+
+def _write_back(original, new) -> None:
+    """Apply a change the solution made to an argument in place, to the tests' own object."""
+    if type(original) is not type(new):
+        return
+    if isinstance(original, (list, bytearray)):
+        original[:] = new
+    elif isinstance(original, (dict, set)):
+        original.clear()
+        original.update(new)
+
+
+class Remote:
+    """A value that stayed in the solution's process (a function, a class, an object, an
+    iterator): every use is a request, and what comes back is data or another Remote."""
+
+    __slots__ = ("_handle", "_link")
+
+    def __init__(self, link: Link, handle: dict) -> None:
+        object.__setattr__(self, "_link", link)
+        object.__setattr__(self, "_handle", handle)
+
+    def _ask(self, op: str, **fields):
+        link = object.__getattribute__(self, "_link")
+        handle = object.__getattribute__(self, "_handle")
+        return link.value(link.request({"op": op, "target": handle, **fields}))
+
+    def __call__(self, *args, **kwargs):
+        link = object.__getattribute__(self, "_link")
+        return link.call(object.__getattribute__(self, "_handle"), args, kwargs)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._ask("getattr", name=name)
+
+    def __setattr__(self, name: str, value) -> None:
+        link = object.__getattribute__(self, "_link")
+        self._ask("setattr", name=name, value=wire.encode(value, link.outgoing))
+
+    def __getitem__(self, key):
+        link = object.__getattribute__(self, "_link")
+        return self._ask("getitem", key=wire.encode(key, link.outgoing))
+
+    def __len__(self) -> int:
+        length = self._ask("len")
+        if type(length) is not int or length < 0:
+            raise TypeError("the solution's object gave no length")
+        return length
+
+    def __iter__(self):
+        if object.__getattribute__(self, "_handle").get("kind") == "iterator":
+            return self
+        return self._ask("iter")
+
+    def __next__(self):
+        link = object.__getattribute__(self, "_link")
+        reply = link.request({"op": "next", "target": object.__getattribute__(self, "_handle")})
+        if reply.get("stop"):
+            raise StopIteration
+        return link.value(reply)
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"{self!r} is not data, so it has no truth value here")
+
+    def __repr__(self) -> str:
+        handle = object.__getattribute__(self, "_handle")
+        name = handle.get("name") or handle.get("type")
+        return f"<{handle.get('kind', 'object')} {name!s:.60} of the solution>"
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+
+def solution_module(link: Link, manifest: dict) -> types.ModuleType:
+    """The module the tests import as `solution`, made of stand-ins (see the module docstring)."""
+    module = types.ModuleType("solution")
+    for name, entry in manifest.items():
+        if type(entry) is not dict or type(name) is not str:
+            continue
+        kind = entry.get("kind")
+        if kind == "value":
+            try:
+                setattr(module, name, wire.decode(entry.get("value"), link.remote))
+            except wire.WireError:
+                continue
+        elif kind == "module":
+            imported = _stdlib_module(str(entry.get("module")))
+            if imported is not None:
+                setattr(module, name, imported)
+        elif kind == "exception":
+            setattr(module, name, link.exception_class(name, str(entry.get("base"))))
+    return module
+
+
+def _stdlib_module(name: str):
+    if name.split(".")[0] not in sys.stdlib_module_names:
+        return None
+    try:
+        __import__(name)
+    except Exception:
+        return None
+    return sys.modules.get(name)

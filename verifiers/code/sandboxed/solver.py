@@ -1,0 +1,206 @@
+"""The program's side of a judged run (stdlib only): the candidate's code, and nothing else.
+
+    python3 -I solver.py        (run by the sandbox beside a judge; fd 3 in, fd 4 out)
+
+It loads `solution.py` as the module `solution`, tells the judge what the module holds (its
+manifest), then answers the judge's requests, one JSON line each, until the judge hangs up:
+call a function, read or set an attribute, index, take the length, iterate. Arguments and
+results cross as plain data (`wire.py`); a value that is not data stays here and crosses as a
+handle the judge can only call, iterate or ask about, never compare. After a call, arguments
+the call changed in place (lists, dicts, sets, bytearrays) are sent back too.
+
+This process decides nothing: whatever it sends is only the candidate's answer, which the judge
+compares in its own process, where this one cannot reach.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+import traceback
+import types
+
+import wire
+
+MESSAGE_LIMIT = 64 * 1024 * 1024
+MUTABLE = (list, dict, set, bytearray)
+
+
+class Handles:
+    """The objects the judge holds handles to, by number."""
+
+    def __init__(self) -> None:
+        self.objects: list = []
+
+    def register(self, value) -> dict:
+        self.objects.append(value)
+        if hasattr(type(value), "__next__"):
+            kind = "iterator"
+        elif isinstance(value, type):
+            kind = "class"
+        elif callable(value):
+            kind = "callable"
+        else:
+            kind = "object"
+        name = getattr(value, "__name__", None) if kind in ("class", "callable") else None
+        return {
+            "$": "handle",
+            "id": len(self.objects) - 1,
+            "kind": kind,
+            "type": type(value).__name__,
+            "name": name if isinstance(name, str) else None,
+        }
+
+    def resolve(self, data: dict):
+        number = data.get("id")
+        if type(number) is not int or not 0 <= number < len(self.objects):
+            raise wire.WireError(f"no object has handle {number!r}")
+        return self.objects[number]
+
+
+def builtin_base_name(error: BaseException) -> str:
+    for kind in type(error).__mro__:
+        if getattr(builtins, kind.__name__, None) is kind:
+            return kind.__name__
+    return "Exception"
+
+
+def raised(error: BaseException) -> dict:
+    try:
+        message = str(error)[:1000]
+    except BaseException:
+        message = "(its message cannot be shown)"
+    return {
+        "raised": {
+            "type": type(error).__name__,
+            "base": builtin_base_name(error),
+            "message": message,
+        }
+    }
+
+
+def manifest(module: types.ModuleType, handles: Handles) -> dict:
+    """What the module's names are: data (sent by value), modules (by name), exception classes
+    (by name and built-in base), anything else (a handle)."""
+    names = {}
+    for name, value in list(vars(module).items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(value, types.ModuleType):
+            names[name] = {"kind": "module", "module": value.__name__}
+        elif isinstance(value, type) and issubclass(value, BaseException):
+            base = next(
+                (k.__name__ for k in value.__mro__ if getattr(builtins, k.__name__, None) is k),
+                "Exception",
+            )
+            names[name] = {"kind": "exception", "base": base}
+        else:
+            try:
+                names[name] = {"kind": "value", "value": wire.encode(value, handles.register)}
+            except (wire.NotData, RecursionError) as err:
+                names[name] = {"kind": "unsendable", "why": str(err)[:200]}
+    return names
+
+
+def answer(request: dict, handles: Handles) -> dict:
+    op = request.get("op")
+    target = handles.resolve(request.get("target") or {})
+    if op == "call":
+        args = [wire.decode(a, handles.resolve) for a in request.get("args", [])]
+        kwargs = {k: wire.decode(v, handles.resolve) for k, v in request.get("kwargs", {}).items()}
+        value = target(*args, **kwargs)
+        reply = {"value": wire.encode(value, handles.register)}
+        changed = mutations(request.get("args", []), args, handles)
+        changed += mutations(request.get("kwargs", {}), kwargs, handles)
+        if changed:
+            reply["mutated"] = changed
+        return reply
+    if op == "next":
+        try:
+            return {"value": wire.encode(next(target), handles.register)}
+        except StopIteration:
+            return {"stop": True}
+    if op == "getattr":
+        return {"value": wire.encode(getattr(target, str(request["name"])), handles.register)}
+    if op == "setattr":
+        setattr(target, str(request["name"]), wire.decode(request["value"], handles.resolve))
+        return {"value": None}
+    if op == "getitem":
+        key = wire.decode(request["key"], handles.resolve)
+        return {"value": wire.encode(target[key], handles.register)}
+    if op == "iter":
+        return {"value": wire.encode(iter(target), handles.register)}
+    if op == "len":
+        return {"value": len(target)}
+    if op == "str":
+        return {"value": str(target)[:1000]}
+    raise wire.WireError(f"unknown request {op!r}")
+
+
+def mutations(raw, live, handles: Handles) -> list:
+    """[position or name, new value] of each mutable argument the call changed."""
+    keys = range(len(raw)) if isinstance(raw, list) else list(raw)
+    changed = []
+    for key in keys:
+        if isinstance(live[key], MUTABLE):
+            now = wire.encode(live[key], handles.register)
+            if now != raw[key]:
+                changed.append([key, now])
+    return changed
+
+
+def load() -> types.ModuleType:
+    sys.path.insert(0, os.getcwd())
+    module = types.ModuleType("solution")
+    module.__file__ = os.path.join(os.getcwd(), "solution.py")
+    sys.modules["solution"] = module
+    with open(module.__file__, encoding="utf-8") as handle:
+        source = handle.read()
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+def load_error(error: BaseException) -> str:
+    if isinstance(error, SyntaxError):
+        return f"SyntaxError: {error.msg} (line {error.lineno})"
+    where = [
+        f for f in traceback.extract_tb(error.__traceback__) if f.filename.endswith("solution.py")
+    ]
+    line = f" (line {where[-1].lineno})" if where else ""
+    return f"{type(error).__name__}{line}: {str(error)[:500]}"
+
+
+def main() -> None:
+    requests = os.fdopen(3, "rb")
+    replies = os.fdopen(4, "wb")
+
+    def send(message: dict) -> None:
+        try:
+            text = json.dumps(message, separators=(",", ":"))
+        except (ValueError, RecursionError) as err:
+            text = json.dumps(raised(err))
+        replies.write(text.encode() + b"\n")
+        replies.flush()
+
+    handles = Handles()
+    try:
+        module = load()
+        hello = {"manifest": manifest(module, handles)}
+    except BaseException as err:  # SystemExit and KeyboardInterrupt too
+        send({"load": load_error(err)})
+        return
+    send(hello)
+    for line in requests:
+        try:
+            reply = answer(json.loads(line), handles)
+        except wire.NotData as err:
+            reply = {"unsendable": str(err)[:500]}
+        except BaseException as err:
+            reply = raised(err)
+        send(reply)
+
+
+if __name__ == "__main__":
+    main()

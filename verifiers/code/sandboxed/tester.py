@@ -1,0 +1,268 @@
+"""The judge of a code candidate (stdlib only; pytest for pytest tests): it holds the tests and
+records every outcome, in its own process and user, apart from the solution.
+
+    python3 -I tester.py        (the nonce on stdin; spec.json beside it; fd 3/4 to solver.py)
+
+The solution runs in `solver.py`, another process the sandbox keeps this one out of reach of.
+The tests run here, against stand-ins for the solution's names (`remote.py`): every call crosses
+as plain data, and results are rebuilt here from built-in types only. This process writes the
+report, one line on its stdout that starts with the nonce; nothing the solution does can write
+to it.
+
+Formats:
+- `assert`: the test code runs with the solution's names in scope. Every `assert` is recorded
+  on its own; a failed assert does not stop the others.
+- `call`: `entry_point(*args, **kwargs)` per case; each result goes to the host as data (a value
+  that is not data is a wrong answer), where it is compared with what is expected.
+- `pytest`: pytest on the test module, which imports the stand-in module `solution`;
+  `--noconftest`, and a plugin that records every test's outcome; a skip or xfail is not a pass.
+- `differential`: the candidate's function on each given input, within a limit per call, its
+  result compared here with the reference's (`compare.py`), up to the first difference.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+import time
+import traceback
+
+import wire
+from compare import same
+from remote import Garbled, Link, OverTime, Remote, SolutionGone, Unsendable, solution_module
+
+WORKDIR = os.path.dirname(os.path.abspath(__file__))
+REPR_LIMIT = 300
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.outcomes: list[dict] = []
+
+    def add(self, test: str, outcome: str, message: str = "") -> None:
+        self.outcomes.append({"test": test, "outcome": outcome, "message": message[:500]})
+
+    def failure(self, test: str, error: BaseException) -> None:
+        """Record what a test's error says about the solution."""
+        if isinstance(error, MemoryError):
+            self.add(test, "memory_limit", "the program ran out of its memory limit")
+        elif isinstance(error, Unsendable):
+            self.add(test, "wrong_answer", str(error))
+        elif isinstance(error, (SolutionGone, Garbled)):
+            self.add(test, "runtime_error", str(error))
+        else:
+            self.add(test, "runtime_error", f"{type(error).__name__}: {error}")
+
+
+class _RecordAsserts(ast.NodeTransformer):
+    """`assert test, msg` -> `__vf_assert__(lambda: test, line)`: each assert recorded."""
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        self.generic_visit(node)
+        check = ast.Call(
+            func=ast.Name("__vf_assert__", ast.Load()),
+            args=[ast.Lambda(_no_arguments(), node.test), ast.Constant(node.lineno)],
+            keywords=[],
+        )
+        return ast.copy_location(ast.Expr(check), node)
+
+
+def _no_arguments() -> ast.arguments:
+    return ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
+
+
+def run_assert(spec: dict, solution, recorder: Recorder) -> None:
+    def check(test, line: int) -> None:
+        name = f"assert on line {line}"
+        try:
+            ok = test()
+        except Exception as err:
+            recorder.failure(name, err)
+            return
+        recorder.add(name, "passed" if ok is True else "failed")
+
+    namespace = {k: v for k, v in vars(solution).items() if not k.startswith("__")}
+    namespace.update(__name__="__main__", __vf_assert__=check)
+    tree = _RecordAsserts().visit(ast.parse(spec["code"], "tests.py"))
+    ast.fix_missing_locations(tree)
+    exec(compile(tree, "tests.py", "exec"), namespace)
+    if not recorder.outcomes:
+        recorder.add("tests", "failed", "the tests ran no assert")
+
+
+def _entry(solution, name: str, recorder: Recorder):
+    function = getattr(solution, name, None)
+    if not isinstance(function, Remote):
+        recorder.add("entry point", "runtime_error", f"{name!r} is not defined as a function")
+        return None
+    return function
+
+
+def run_call(spec: dict, solution, recorder: Recorder) -> list:
+    function = _entry(solution, spec["entry_point"], recorder)
+    if function is None:
+        return []
+    results = []
+    for index, case in enumerate(spec["cases"]):
+        try:
+            value = function(*case.get("args", []), **case.get("kwargs", {}))
+            results.append(wire.encode(value))
+            recorder.add(f"case {index}", "returned")
+        except wire.NotData as err:
+            results.append(None)
+            recorder.add(f"case {index}", "wrong_answer", f"the result is not data: {err}")
+        except Exception as err:
+            results.append(None)
+            recorder.failure(f"case {index}", err)
+    return results
+
+
+def run_pytest(spec: dict, solution, recorder: Recorder) -> None:
+    try:
+        import pytest  # in the sandbox image; a process sandbox needs it in its python3
+    except ImportError:
+        recorder.add("pytest", "sandbox_error", "pytest is not installed in the sandbox")
+        return
+    sys.modules["solution"] = solution
+    path = os.path.join(WORKDIR, "test_solution.py")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(spec["code"])
+
+    class Plugin:
+        collected = 0
+
+        def pytest_collection_finish(self, session) -> None:
+            Plugin.collected = len(session.items)
+
+        def pytest_runtest_logreport(self, report) -> None:
+            if report.when == "call" or report.outcome != "passed":
+                outcome = {"passed": "passed", "failed": "failed", "skipped": "failed"}[
+                    report.outcome
+                ]
+                message = "skipped" if report.skipped else str(report.longrepr or "")[-300:]
+                if hasattr(report, "wasxfail"):
+                    outcome, message = "failed", "xfail is not a pass"
+                recorder.add(report.nodeid, outcome, message if outcome != "passed" else "")
+
+    args = ["-q", "-p", "no:cacheprovider", "--noconftest", "-o", "addopts=", "--rootdir", WORKDIR]
+    pytest.main([*args, path], plugins=[Plugin()])
+    if Plugin.collected == 0:
+        recorder.add("tests", "failed", "pytest collected no test")
+
+
+def run_differential(spec: dict, solution, link: Link) -> dict:
+    """The candidate against the reference's results, input by input, to the first difference."""
+    entry = spec["entry_point"]
+    function = getattr(solution, entry, None)
+    if not isinstance(function, Remote):
+        return {"outcome": "runtime_error", "message": f"{entry!r} is not defined as a function"}
+    handle = object.__getattribute__(function, "_handle")
+    deadline = time.monotonic() + spec["total_limit_s"]
+    for origin, args, kwargs, expected, limit in spec["calls"]:
+        args, kwargs, expected = wire.decode(args), wire.decode(kwargs), wire.decode(expected)
+        example = {"input": call_text(entry, args, kwargs), "origin": origin}
+        expected_text = short(repr(expected))
+        if time.monotonic() > deadline:
+            return {
+                "outcome": "timeout",
+                "message": f"took more than {spec['total_limit_s']:.3g} s over the inputs, ten "
+                "times what the reference took",
+            }
+        try:
+            got = link.call(handle, args, kwargs, limit_s=min(limit, deadline - time.monotonic()))
+        except OverTime:
+            return counterexample("timeout", example, f"ran past {limit:.2g} s")
+        except (SolutionGone, Garbled) as err:
+            return counterexample("runtime_error", example, str(err))
+        except Unsendable as err:
+            example["expected"] = expected_text
+            return counterexample("wrong_answer", example, str(err))
+        except Exception as err:
+            example["expected"] = expected_text
+            return counterexample("runtime_error", example, f"raised {type(err).__name__}: {err}")
+        if not same(expected, got):
+            example.update(expected=expected_text, got=short(repr(got)))
+            what = f"returned {example['got']} where the reference returns {expected_text}"
+            return counterexample("wrong_answer", example, what)
+    return {"outcome": "passed", "message": ""}
+
+
+def counterexample(outcome: str, example: dict, what: str) -> dict:
+    return {
+        "outcome": outcome,
+        "message": f"{example['input']} {what} ({example['origin']} input)",
+        "counterexample": example,
+    }
+
+
+def call_text(entry: str, args, kwargs) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return short(f"{entry}({', '.join(parts)})")
+
+
+def short(text: str) -> str:
+    return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 3] + "..."
+
+
+def load(link: Link, recorder: Recorder):
+    """The stand-in module of the solution, or None (its load failure recorded)."""
+    try:
+        hello = link.receive()
+    except (SolutionGone, Garbled) as err:
+        recorder.add("solution", "runtime_error", f"it does not load: {err}")
+        return None
+    if "load" in hello:
+        why = str(hello["load"])[:500]
+        kind = "syntax_error" if why.startswith("SyntaxError") else "runtime_error"
+        recorder.add("solution", kind, why)
+        return None
+    manifest = hello.get("manifest")
+    if type(manifest) is not dict:
+        recorder.add("solution", "runtime_error", "it does not load: no manifest")
+        return None
+    return solution_module(link, manifest)
+
+
+def judge(spec: dict, link: Link) -> dict:
+    recorder = Recorder()
+    solution = load(link, recorder)
+    if solution is None:
+        if spec["format"] == "differential":
+            (failure,) = recorder.outcomes
+            return {"differential": {"outcome": "runtime_error", "message": failure["message"]}}
+        return {"outcomes": recorder.outcomes, "results": None}
+    if spec["format"] == "differential":
+        return {"differential": run_differential(spec, solution, link)}
+    results = None
+    try:
+        if spec["format"] == "assert":
+            run_assert(spec, solution, recorder)
+        elif spec["format"] == "call":
+            results = run_call(spec, solution, recorder)
+        elif spec["format"] == "pytest":
+            run_pytest(spec, solution, recorder)
+    except Exception as err:  # an error of the tests themselves, outside any assert
+        where = traceback.extract_tb(err.__traceback__)[-1:]
+        line = f" (line {where[0].lineno})" if where else ""
+        recorder.add("tests", "runtime_error", f"{type(err).__name__}{line}: {err}")
+    return {"outcomes": recorder.outcomes, "results": results}
+
+
+def main() -> None:
+    nonce = sys.stdin.readline().strip()
+    with open(os.path.join(WORKDIR, "spec.json"), encoding="utf-8") as handle:
+        spec = json.load(handle)
+    report = judge(spec, Link())
+    sys.stdout.write("\n" + nonce + " " + json.dumps(report, default=repr) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
