@@ -76,6 +76,15 @@ PROBES = (
         judged=True,
     ),
     Probe(
+        "users' files hidden",
+        "import os\n"
+        "dirs = ('/home', '/root', '/srv', '/mnt', '/opt', '/var/tmp')\n"
+        "print([d for d in dirs if os.path.isdir(d) and os.listdir(d)])",
+        lambda r: r.stdout.strip() == "[]",
+        "this machine's users' directories and scratch space are empty in the sandbox",
+        backends=("process",),
+    ),
+    Probe(
         "read-only root",
         "open('/etc/probe', 'w')",
         lambda r: r.exit_code != 0 and "Read-only file system" in r.stderr,

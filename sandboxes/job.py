@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 class SandboxError(RuntimeError):
@@ -21,7 +20,7 @@ class Judge:
     argv: list[str]
     files: dict[str, str] = field(default_factory=dict)
     stdin: str = ""
-    modules: list[str] = field(default_factory=list)
+    modules: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -43,13 +42,11 @@ class Job:
     warm: bool = False
     """`argv` is `python3 [flags] script.py`: run the script in a fork of the sandbox's warm
     interpreter instead of starting python3 (about 1 ms instead of 20)."""
-    modules: list[str] = field(default_factory=list)
-    """Python files of `files` that the warm script imports: compiled once per distinct source
-    outside the sandbox's users, so only files the caller wrote itself, never a program's."""
+    modules: dict[str, str] = field(default_factory=dict)
+    """Python files ({name.py: source}) the warm script imports, or is: compiled once per
+    distinct source outside the sandbox's users and imported from memory (never written to the
+    work dir), so only files the caller wrote itself, never a program's."""
     judge: Judge | None = None
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import select
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -35,9 +36,7 @@ def namespace_prefix() -> tuple[str, ...]:
     unshare = ("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--mount-proc")
     candidates = []
     if os.geteuid() == 0:
-        candidates.append(
-            (*namespaces, "setpriv", f"--bounding-set=-all,{SUPERVISOR_CAPABILITIES}")
-        )
+        candidates.append(namespaces)
         drop = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
         candidates.append(drop + unshare)
     candidates.append(unshare)
@@ -61,24 +60,61 @@ def python_for_sandbox() -> str:
     return found
 
 
+HIDDEN = ("/home", "/root", "/var/tmp", "/srv", "/mnt", "/media", "/opt", "/work", "/run/user")
+"""Where this machine's users keep their files: empty in the sandbox's mount namespace."""
+_HIDE = """
+set -e
+mount -t tmpfs -o mode=1777,size=1g vf-tmp /tmp
+mkdir -m 0755 /tmp/.vf
+cp "$1" /tmp/.vf/supervisor.py
+shift
+for dir in $VF_HIDDEN; do
+    if [ -d "$dir" ]; then mount -t tmpfs -o mode=0755,size=1m vf-hidden "$dir"; fi
+done
+unset VF_HIDDEN
+exec "$@" /tmp/.vf/supervisor.py
+"""
+
+
+def supervisor_command() -> tuple[list[str], dict[str, str]]:
+    """How to start the supervisor here, and the settings it reads from its environment.
+
+    In namespaces, a fresh /tmp and empty users' directories (HIDDEN, the project, $HOME) are
+    mounted first, in the sandbox's own mount namespace: programs see this machine's system
+    files but not its users' (a test file holding the expected output, say). Started by root,
+    the supervisor keeps only the capabilities it needs.
+    """
+    python = python_for_sandbox()
+    prefix = namespace_prefix()
+    if not prefix:  # no namespaces: a plain child, this machine's /tmp is not ours to police
+        work = tempfile.mkdtemp(prefix="vf-sandbox-")
+        os.chmod(work, 0o1777)
+        return [python, "-u", str(SUPERVISOR)], {"SANDBOX_WORK_ROOT": work}
+    drop = (
+        () if "--user" in prefix else ("setpriv", f"--bounding-set=-all,{SUPERVISOR_CAPABILITIES}")
+    )
+    hidden = [*HIDDEN, str(SUPERVISOR.parents[1]), os.path.expanduser("~")]
+    command = [*prefix, "sh", "-c", _HIDE, "vf-hide", str(SUPERVISOR), *drop, python, "-u"]
+    settings = {
+        "SANDBOX_WORK_ROOT": "/tmp/.vf/work",
+        "SANDBOX_SCRATCH_DIRS": "/tmp:/var/tmp",
+        "VF_HIDDEN": " ".join(shlex.quote(d) for d in hidden if " " not in d),
+    }
+    return command, settings
+
+
 class ProcessSession(Session):
     def __init__(self) -> None:
         super().__init__()
-        self._work = tempfile.mkdtemp(prefix="vf-sandbox-")
-        os.chmod(self._work, 0o1777)
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "SANDBOX_WORK_ROOT": self._work,
-            "SANDBOX_SCRATCH_DIRS": "",  # this machine's /tmp is not ours to police
-            "LANG": "C.UTF-8",
-        }
-        argv = [*namespace_prefix(), python_for_sandbox(), "-u", str(SUPERVISOR)]
+        argv, settings = supervisor_command()
+        self._work = settings["SANDBOX_WORK_ROOT"] if not namespace_prefix() else None
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **settings}
         try:
             self._process = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._work
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/"
             )
         except OSError as err:
-            shutil.rmtree(self._work, ignore_errors=True)
+            self._remove_work()
             raise SandboxError(f"cannot start the process sandbox: {err}") from err
         self.wait_ready(START_LIMIT_S)
 
@@ -103,7 +139,11 @@ class ProcessSession(Session):
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 stream.close()
-        shutil.rmtree(self._work, ignore_errors=True)
+        self._remove_work()
+
+    def _remove_work(self) -> None:
+        if self._work is not None:  # in namespaces the work root went with the mount
+            shutil.rmtree(self._work, ignore_errors=True)
 
 
 def process_sandbox() -> Sandbox:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from abc import ABC, abstractmethod
+from dataclasses import asdict
 
 from sandboxes.job import Job, RunResult, SandboxError
 
@@ -18,6 +20,7 @@ class Session(ABC):
     def __init__(self) -> None:
         self._buffer = b""
         self.runs = 0
+        self._sent_modules: set[str] = set()
         self.isolation: dict = {}
         """What keeps a program from its judge, as the supervisor reported it when ready."""
 
@@ -50,6 +53,21 @@ class Session(ABC):
                 f"the supervisor said something that is not JSON: {line[:200]!r}"
             ) from err
 
+    def _wire(self, job: Job) -> dict:
+        """The job as the supervisor reads it: a module it was sent before goes by its hash."""
+        payload = asdict(job)
+        for party in (payload, payload["judge"]):
+            if party is not None:
+                party["modules"] = {n: self._module(s) for n, s in party["modules"].items()}
+        return payload
+
+    def _module(self, source: str) -> str | dict:
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        if digest in self._sent_modules:
+            return {"sha256": digest}
+        self._sent_modules.add(digest)
+        return source
+
     def wait_ready(self, timeout_s: float) -> None:
         """Wait for the supervisor's first line; on failure, free what was started, then raise."""
         try:
@@ -62,6 +80,6 @@ class Session(ABC):
             raise
 
     def run(self, job: Job) -> RunResult:
-        self._send(job.to_json().encode() + b"\n")
+        self._send(json.dumps(self._wire(job)).encode() + b"\n")
         self.runs += 1
         return RunResult.from_wire(self.read_line(job.time_limit_s + GRACE_S))

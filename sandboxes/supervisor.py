@@ -8,7 +8,8 @@ sent to a namespace's init from inside it, unless init handles them, and this on
 Protocol, one JSON object per line: it prints {"ready": true, "isolation": {...}}, then for each
 job read on stdin
   {"files": {name: text}, "argv": [...], "stdin": str, "time_limit_s": float,
-   "memory_limit_mb": int, "output_limit_bytes": int, "warm": bool, "modules": [name, ...],
+   "memory_limit_mb": int, "output_limit_bytes": int, "warm": bool,
+   "modules": {name: text | {"sha256": hex}},
    "judge": null | {"argv", "files", "stdin", "modules"}}
 prints one result
   {"exit_code", "signal", "timed_out", "memory_exceeded", "output_exceeded", "stdout", "stderr",
@@ -16,8 +17,10 @@ prints one result
 
 Two parties. A job may name a `judge`: a trusted program that talks to the untrusted one over a
 private channel and whose stdout is the run's `report`. They never share a process, and when
-this supervisor runs as root they never share a user either: the judge runs as JUDGE_UID, the
-program as PROGRAM_UID, and this supervisor as root, so the kernel refuses the program any
+this supervisor runs as root they never share a user either: the judge and the program run as
+two users of this sandbox's own (ids picked at random from 100000 up when it starts, so no
+other sandbox's processes count against their process limit), and this supervisor as root, so
+the kernel refuses the program any
 access to the others' memory (`/proc/PID/mem`, ptrace), file descriptors (`/proc/PID/fd`),
 signals and files. The program's fds are 0-2 (stdin, stdout, stderr) and, with a judge, 3 (what
 the judge sends) and 4 (what it answers); the judge's are the same, the other way round. The
@@ -37,9 +40,9 @@ the work dir).
 With `warm`, `argv` is `python3 [flags] script.py` and the script runs in a fork of an
 already-started interpreter instead of a new python3: about 1 ms instead of 20. The child is set
 up as a new process would be (session, user, rlimits, work dir, environment, pipes, argv,
-sys.path without this file's directory) before the script runs. The job's `modules`, files of
-the work dir the script imports, are compiled once per distinct source too (only files of the
-job's own, never the program's: compiling is done by a process outside the sandbox's users).
+sys.path without this file's directory) before the script runs. The job's `modules` (Python
+files of the caller's own, never a program's) are compiled once per distinct source outside the
+sandbox's users and imported from memory; the script may be one of them.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ import hashlib
 import io
 import json
 import os
+import random
 import resource
 import selectors
 import shutil
@@ -71,8 +75,9 @@ WORK_ROOT = os.environ.get("SANDBOX_WORK_ROOT", "/work")
 SCRATCH_DIRS = tuple(
     d for d in os.environ.get("SANDBOX_SCRATCH_DIRS", "/tmp:/var/tmp:/dev/shm").split(":") if d
 )
-JUDGE_UID = 65533
-PROGRAM_UID = 65534
+USER_IDS = (100_000, 2**31 - 2)
+PROGRAM_UID = JUDGE_UID = 65534
+"""Set at start: the program's user and the judge's (one more), when users can be switched."""
 MAX_PROCESSES = 64
 MAX_FILE_BYTES = 64 * 1024 * 1024
 REPORT_LIMIT_BYTES = 64 * 1024 * 1024
@@ -89,10 +94,13 @@ def _prctl(option: int, value: int) -> bool:
     return _LIBC.prctl(option, value, 0, 0, 0) == 0
 
 
-def _can_switch_users() -> bool:
-    """Whether this process may run its parties as users of their own (root in the sandbox)."""
+def _pick_users() -> bool:
+    """Pick this sandbox's two users; False when this process may not switch users (not root)."""
+    global PROGRAM_UID, JUDGE_UID
     if os.geteuid() != 0:
         return False
+    PROGRAM_UID = random.SystemRandom().randrange(*USER_IDS, 2)
+    JUDGE_UID = PROGRAM_UID + 1
     pid = os.fork()
     if pid == 0:
         try:
@@ -166,7 +174,7 @@ def _limits(memory_limit_mb: int, time_limit_s: float) -> None:
 # --- starting a party ----------------------------------------------------------------------------
 
 
-def _start_party(request: dict, fds: list, code, modules: dict) -> None:
+def _start_party(request: dict, fds: list, modules: dict) -> None:
     """In a fresh child: become the party `request` describes, then run it. Never returns."""
     status = 1
     try:
@@ -183,10 +191,9 @@ def _start_party(request: dict, fds: list, code, modules: dict) -> None:
             _prctl(_PR_SET_DUMPABLE, 0)  # no /proc/PID/mem or fd for anyone but root
         _limits(request["memory_limit_mb"], request["time_limit_s"])
         os.chdir(request["workdir"])
-        env = request["env"]
-        if code is None:
-            os.execvpe(request["argv"][0], request["argv"], env)
-        status = _run_warm(request["script"], code, request["workdir"], env, modules)
+        if not request["warm"]:
+            os.execvpe(request["argv"][0], request["argv"], request["env"])
+        status = _run_warm(request, modules)
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:
@@ -196,11 +203,18 @@ def _start_party(request: dict, fds: list, code, modules: dict) -> None:
         os._exit(status)
 
 
-def _run_warm(path: str, code, workdir: str, env: dict, modules: dict) -> int:
-    """Run a compiled script in this (forked) interpreter as a new python3 would; `modules`
-    (name: (path, code)) are imported from their compiled code."""
+def _run_warm(request: dict, modules: dict) -> int:
+    """Run the party's script in this (forked) interpreter as a new python3 would.
+
+    `modules` (name: (file name, code, lines)) are imported from their compiled code, and
+    `linecache` knows their lines (tracebacks, `inspect.getsource`). A script that is not one of
+    them is compiled here, under the party's own user and limits.
+    """
+    import linecache
+
+    workdir, script = request["workdir"], request["argv"][-1]
     os.environ.clear()
-    os.environ.update(env)
+    os.environ.update(request["env"])
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
@@ -210,14 +224,23 @@ def _run_warm(path: str, code, workdir: str, env: dict, modules: dict) -> int:
     )
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [workdir] + [p for p in sys.path if p and p not in (here, os.getcwd())]
-    sys.meta_path.insert(0, _Precompiled(modules))
+    for file_name, _, lines in modules.values():
+        linecache.cache[file_name] = (sum(map(len, lines)), None, lines, file_name)
+    sys.meta_path.insert(0, _Precompiled(modules, workdir))
+    path = os.path.join(workdir, script)
     sys.argv = [path]
-    module = types.ModuleType("__main__")
-    module.__file__ = path
-    sys.modules["__main__"] = module
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    sys.modules["__main__"] = main
     status = 0
     try:
-        exec(code, module.__dict__)
+        name = script[: -len(".py")]
+        if name in modules:
+            code = modules[name][1]
+        else:
+            with open(path, "rb") as handle:
+                code = compile(handle.read(), path, "exec")
+        exec(code, main.__dict__)
     except SystemExit as exit_:
         if exit_.code is None or isinstance(exit_.code, int):
             status = exit_.code or 0
@@ -235,10 +258,11 @@ def _run_warm(path: str, code, workdir: str, env: dict, modules: dict) -> int:
 
 
 class _Precompiled:
-    """Imports the work dir's modules that the job named from code compiled before the fork."""
+    """Imports the job's modules from the code compiled before the fork."""
 
-    def __init__(self, modules: dict) -> None:
+    def __init__(self, modules: dict, workdir: str) -> None:
         self._modules = modules
+        self._workdir = workdir
 
     def find_spec(self, name: str, path=None, target=None):
         if name not in self._modules:
@@ -251,43 +275,33 @@ class _Precompiled:
         return None
 
     def exec_module(self, module) -> None:
-        path, code = self._modules[module.__name__]
-        module.__file__ = path
+        file_name, code, _ = self._modules[module.__name__]
+        module.__file__ = os.path.join(self._workdir, file_name)
         exec(code, module.__dict__)
-
-
-def _precompiled(request: dict) -> dict:
-    """name: (path, code) of each module the party's job names, compiled once per source."""
-    if not request["warm"]:
-        return {}
-    return {
-        os.path.basename(path)[: -len(".py")]: (path, _compiled(path))
-        for path in request["modules"]
-    }
 
 
 _COMPILED: dict = {}
 
 
-def _compiled(path: str):
-    """A script's code, compiled once per distinct source (the harness, run after run).
-
-    A script that does not compile is run as a tiny program that raises the SyntaxError, so the
-    child reports it like a new python3 would. The code's file name is the bare name, which
-    `linecache` finds on the child's `sys.path` (its own work dir): the first job's directory
-    is gone by the next one, and source lookups (tracebacks, Hypothesis's seed) must still work.
-    """
-    with open(path, "rb") as handle:
-        source = handle.read()
-    key = hashlib.sha256(source).digest()
-    if key not in _COMPILED:
-        try:
-            _COMPILED[key] = compile(source, os.path.basename(path), "exec")
-        except (SyntaxError, ValueError) as err:
-            return compile(f"raise {type(err).__name__}({str(err)!r})", path, "exec")
-        if len(_COMPILED) > 64:
-            _COMPILED.pop(next(iter(_COMPILED)))
-    return _COMPILED[key]
+def _precompiled(modules: dict) -> dict:
+    """name: (file name, code, lines) of the job's modules ({file name: source}), each compiled
+    once per distinct source: the caller's own files, never a program's, which are compiled in
+    the program's process. The code's file name is the bare name, under which `linecache`
+    holds its lines in the child."""
+    compiled = {}
+    for file_name, source in modules.items():
+        key = hashlib.sha256(f"{file_name}\0{source}".encode()).digest()
+        if key not in _COMPILED:
+            try:
+                code = compile(source, file_name, "exec")
+            except (SyntaxError, ValueError) as err:
+                code = compile(f"raise {type(err).__name__}({str(err)!r})", file_name, "exec")
+            _COMPILED[key] = (code, source.splitlines(True))
+            if len(_COMPILED) > 64:
+                _COMPILED.pop(next(iter(_COMPILED)))
+        code, lines = _COMPILED[key]
+        compiled[file_name[: -len(".py")]] = (file_name, code, lines)
+    return compiled
 
 
 class Zygote:
@@ -336,8 +350,7 @@ def _zygote_loop(sock: socket.socket) -> None:
 
 
 def _spawn_orphan(request: dict, fds: list) -> int:
-    code = _compiled(request["script"]) if request["warm"] else None
-    modules = _precompiled(request)
+    modules = _precompiled(request["modules"])
     read_end, write_end = os.pipe()
     middle = os.fork()
     if middle == 0:
@@ -345,7 +358,7 @@ def _spawn_orphan(request: dict, fds: list) -> int:
         pid = os.fork()
         if pid == 0:
             os.close(write_end)
-            _start_party(request, fds, code, modules)
+            _start_party(request, fds, modules)
         os.write(write_end, str(pid).encode())
         os._exit(0)
     os.close(write_end)
@@ -403,11 +416,10 @@ def _start(role: dict, zygote: Zygote | None, extra_fds: list) -> Party:
         if zygote is not None:
             pid = zygote.start(role, ends + extra_fds)
         else:
-            code = _compiled(role["script"]) if role["warm"] else None
-            modules = _precompiled(role)
+            modules = _precompiled(role["modules"])
             pid = os.fork()
             if pid == 0:
-                _start_party(role, ends + extra_fds, code, modules)
+                _start_party(role, ends + extra_fds, modules)
     except OSError:
         for fd in (stdin_w, stdout_r, stderr_r):
             os.close(fd)
@@ -514,6 +526,24 @@ def _workdir(parent: str, name: str, uid: int, files: dict) -> str:
     return path
 
 
+_MODULES: dict = {}
+"""Module sources by sha256: the host sends each once per supervisor, then only its hash."""
+
+
+def _sources(modules: dict) -> dict:
+    """The job's modules with every {"sha256": ...} replaced by the source sent earlier."""
+    sources = {}
+    for name, source in modules.items():
+        if isinstance(source, dict):
+            if source.get("sha256") not in _MODULES:
+                raise ValueError(f"module {name!r} was never sent")
+            source = _MODULES[source["sha256"]]
+        elif len(_MODULES) < 1024:
+            _MODULES[hashlib.sha256(source.encode()).hexdigest()] = source
+        sources[name] = source
+    return sources
+
+
 def _role(party: dict, job: dict, workdir: str, uid: int, judge: bool) -> dict:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -527,9 +557,8 @@ def _role(party: dict, job: dict, workdir: str, uid: int, judge: bool) -> dict:
     env.update(party.get("env", {}))
     return {
         "argv": party["argv"],
-        "script": os.path.join(workdir, party["argv"][-1]),
         "warm": judge or bool(party.get("warm")),  # exec would make a judge dumpable
-        "modules": [os.path.join(workdir, name) for name in party.get("modules", [])],
+        "modules": _sources(party.get("modules", {})),
         "workdir": workdir,
         "env": env,
         "uid": uid,
@@ -702,7 +731,9 @@ def serve() -> None:
     os.makedirs(WORK_ROOT, exist_ok=True)
     if os.getpid() != 1:  # orphaned programs must come back to us to be waited for
         _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    SEPARATE_USERS = _can_switch_users()
+    SEPARATE_USERS = _pick_users()
+    if SEPARATE_USERS:
+        os.chmod(WORK_ROOT, 0o711)  # the parties reach their own directories, write no other
     _prctl(_PR_SET_DUMPABLE, 0)
     zygote = Zygote()  # before any job is read: its memory never holds one
     print(json.dumps({"ready": True, "isolation": isolation()}), flush=True)

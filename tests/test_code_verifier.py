@@ -210,8 +210,6 @@ def test_state_does_not_carry_to_the_next_candidate(sandbox: Sandbox) -> None:
     )
     assert judge(sandbox, fenced(leave), ASSERT_ADD).status == "accepted"
     use = "import os\nassert not os.path.exists('/tmp/planted')\n" + ADD
-    if sandbox.backend == "process":
-        use = ADD  # the host's /tmp is shared; the leftover process is what must be gone
     probe = use + (
         "\nimport os\n"  # no process of the program's user but this one
         "mine = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()\n"

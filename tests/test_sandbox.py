@@ -178,7 +178,7 @@ ECHO_JUDGE = Judge(
         "judge.py": "import os, sys\n"
         "os.write(4, sys.stdin.read().encode())\n"
         "os.close(4)\n"
-        "print('judge heard', os.read(3, 100), os.getuid())\n"
+        "print('judge heard', os.read(3, 100))\n"
     },
     stdin="ping",
 )
@@ -195,7 +195,7 @@ def test_a_judged_run_reports_what_the_judge_wrote_and_nothing_else(sandbox: San
         judge=ECHO_JUDGE,
     )
     result = sandbox.run(program)
-    assert result.report == "judge heard b'gnip' 65533\n"
+    assert result.report == "judge heard b'gnip'\n"
     assert result.stdout == "program output, never the report\n"
     assert result.exit_code == 0 and not result.dirty
 
@@ -209,9 +209,50 @@ def test_the_run_ends_with_its_judge_and_stops_a_program_still_running(sandbox: 
 
 
 def test_programs_and_judges_run_as_users_of_their_own(sandbox: Sandbox) -> None:
-    assert sandbox.isolation["separate_users"], sandbox.isolation
-    result = sandbox.run(python("import os\nprint(os.getuid(), os.getgid(), os.getgroups())"))
-    assert result.stdout == "65534 65534 []\n"
+    isolation = sandbox.isolation
+    assert isolation["separate_users"], isolation
+    program, judge = isolation["program_uid"], isolation["judge_uid"]
+    assert len({0, program, judge}) == 3 and min(program, judge) >= 100_000
+    whoami = "import os\nprint(os.getuid(), os.getgid(), os.getgroups())"
+    result = sandbox.run(
+        python(whoami, judge=Judge(argv=["python3", "judge.py"], files={"judge.py": whoami}))
+    )
+    assert result.stdout == f"{program} {program} []\n"
+    assert result.report == f"{judge} {judge} []\n"
+
+
+def test_a_fork_bomb_in_one_sandbox_leaves_the_others_their_processes(sandbox: Sandbox) -> None:
+    import threading
+    import time
+
+    from sandboxes import open_sandbox
+
+    other = open_sandbox(sandbox.backend)  # another container or supervisor: users of its own
+    bomb = python(
+        """
+        import os, time
+        while True:
+            try:
+                if os.fork() == 0:
+                    time.sleep(30)
+            except OSError:  # its process limit
+                break
+        time.sleep(3)
+        """,
+        time_limit_s=5,
+    )
+    uses_threads = python(
+        "import threading\nt = threading.Thread(target=print, args=('fine',))\nt.start()\nt.join()"
+    )
+    try:
+        assert other.isolation["program_uid"] != sandbox.isolation["program_uid"]
+        exploding = threading.Thread(target=sandbox.run, args=(bomb,))
+        exploding.start()
+        time.sleep(1.5)  # the bomb holds every process its user may have
+        assert other.run(uses_threads).stdout == "fine\n"
+        exploding.join()
+    finally:
+        other.close()
 
 
 @pytest.fixture

@@ -166,7 +166,12 @@ class ReferenceCheck:
         spec = {
             "format": "differential",
             "entry_point": reference["entry"],
-            "calls": [[*call[:4], limit] for call, limit in zip(calls, limits, strict=True)],
+            "calls": [
+                [origin, args, kwargs, expected, limit, left]
+                for (origin, args, kwargs, expected, _, left), limit in zip(
+                    calls, limits, strict=True
+                )
+            ],
             "total_limit_s": total,
         }
         nonce = secrets.token_hex(16)

@@ -258,11 +258,13 @@ def _json_data(value: Any) -> Any:
 
 
 def _same_json(got: Any, expected: Any) -> bool:
-    if isinstance(expected, float) or isinstance(got, float):
-        both_numbers = all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in (got, expected)
-        )
-        return both_numbers and abs(got - expected) <= FLOAT_TOLERANCE * max(1.0, abs(expected))
+    """JSON data equal to what is expected: a float within a relative 1e-6, an integer exactly
+    (as an int, or a float of that exact value), the rest of the same type, element by element."""
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (got, expected))
+    if numbers and isinstance(expected, float):
+        return abs(got - expected) <= FLOAT_TOLERANCE * max(1.0, abs(expected))
+    if numbers:
+        return got == expected
     if type(got) is not type(expected):
         return False
     if isinstance(expected, list):

@@ -27,10 +27,6 @@ def _files(*names: str) -> dict[str, str]:
     return {name: (_HERE / name).read_text() for name in names}
 
 
-def _modules(files: dict[str, str]) -> list[str]:
-    return [name for name in files if name.endswith(".py")]
-
-
 PROGRAM_FILES = _files("solver.py", "wire.py")
 JUDGE_FILES = _files("tester.py", "remote.py", "wire.py", "compare.py")
 REFERENCE_FILES = _files("reference_side.py", "inputs.py", "wire.py")
@@ -42,16 +38,16 @@ def judged_job(
     """`program` run as the solution under `solver.py`, judged by `tester.py` on `spec`."""
     return Job(
         argv=["python3", "-I", "solver.py"],
-        files={**PROGRAM_FILES, "solution.py": program},
+        files={"solution.py": program},
         warm=True,
-        modules=_modules(PROGRAM_FILES),
+        modules=PROGRAM_FILES,
         time_limit_s=time_limit_s,
         memory_limit_mb=memory_limit_mb,
         judge=Judge(
             argv=["python3", "-I", "tester.py"],
-            files={**JUDGE_FILES, "spec.json": json.dumps(spec)},
+            files={"spec.json": json.dumps(spec)},
             stdin=nonce + "\n",
-            modules=_modules(JUDGE_FILES),
+            modules=JUDGE_FILES,
         ),
     )
 
@@ -62,11 +58,11 @@ def reference_job(
     """The reference alone, building inputs and its results on them (`reference_side.py`)."""
     return Job(
         argv=["python3", "-I", "reference_side.py"],
-        files={**REFERENCE_FILES, "reference.py": reference, "spec.json": json.dumps(spec)},
+        files={"reference.py": reference, "spec.json": json.dumps(spec)},
         stdin=nonce + "\n",
         time_limit_s=time_limit_s,
         memory_limit_mb=memory_limit_mb,
         output_limit_bytes=REFERENCE_OUTPUT_LIMIT,
         warm=True,
-        modules=_modules(REFERENCE_FILES),
+        modules=REFERENCE_FILES,
     )

@@ -1,5 +1,6 @@
-"""How differential testing compares two results (stdlib only): as Python values, numbers within a
-relative 1e-6, big integers exactly, containers element by element and of the same type.
+"""How differential testing compares two results (stdlib only): as Python values, a float result
+within a relative 1e-6, an integer result exactly (an int or a float of that exact value),
+containers element by element and of the same type.
 
 Both sides are values rebuilt from plain data (`wire.py`), so Python's own `==` can be trusted
 for everything else.
@@ -25,8 +26,8 @@ def _kind(value) -> str:
 def same(expected, got) -> bool:
     """Whether `got` is the reference's result `expected`."""
     kinds = {_kind(expected), _kind(got)}
-    if kinds == {"int"}:
-        return expected == got
+    if _kind(expected) == "int" and kinds <= {"int", "float"}:
+        return expected == got  # no tolerance for an exact answer: 10**17 * (1 + 5e-7) is wrong
     if kinds <= {"int", "float"}:
         try:
             if math.isnan(expected) or math.isnan(got):

@@ -7,8 +7,9 @@ records the arguments the given tests call it with, builds the inputs (`inputs.p
 mutations, Hypothesis draws, the model's strategy) and the reference's result on each, and
 writes them as plain data (`wire.py`) on one line that starts with the nonce. An input on which
 the reference raises, runs past its limit, or returns something that is not data or is huge is
-not a valid input. The candidate is then run against these results by `tester.py`, in another
-run.
+not a valid input. Each input also records the arguments as the reference left them when it
+changed them in place (a function that sorts its list), so the candidate is held to that too.
+The candidate is then run against these results by `tester.py`, in another run.
 
 The model's strategy runs in a child of its own, without stdin and before the nonce is read,
 and hands back literals only.
@@ -25,7 +26,7 @@ import sys
 import time
 
 import wire
-from inputs import build_inputs, has_hypothesis, hypothesis_draws, time_limit, timed_call
+from inputs import build_inputs, has_hypothesis, hypothesis_draws, time_limit
 
 WORKDIR = os.path.dirname(os.path.abspath(__file__))
 if hasattr(sys, "set_int_max_str_digits"):
@@ -119,8 +120,13 @@ def reference_side(spec: dict, model_draws: list) -> dict:
             break
         try:
             sent = [wire.encode(list(args)), wire.encode(dict(kwargs))]
-            value, seconds = timed_call(function, args, kwargs, spec["call_limit_s"])
+            passed = copy.deepcopy((list(args), dict(kwargs)))
+            start = time.perf_counter()
+            with time_limit(spec["call_limit_s"]):
+                value = function(*passed[0], **passed[1])
+            seconds = time.perf_counter() - start
             result = wire.encode(value)
+            left = [wire.encode(passed[0]), wire.encode(passed[1])]
             written = len(json.dumps([sent, result]))
             if written > RESULT_LIMIT:
                 raise ValueError("too big a result to compare")
@@ -128,7 +134,7 @@ def reference_side(spec: dict, model_draws: list) -> dict:
             invalid += 1
             continue
         size += written
-        valid.append([origin, *sent, result, seconds])
+        valid.append([origin, *sent, result, seconds, None if left == sent else left])
         counted[origin] = counted.get(origin, 0) + 1
     return {
         "entry": entry,

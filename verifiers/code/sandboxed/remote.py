@@ -4,9 +4,9 @@
 turns the solver's manifest into a module of stand-ins: data as plain values, modules as the
 judge's own imports of the standard library, exception classes as local classes of the same
 names and built-in bases, everything else as a `Remote`. A `Remote` can be called, iterated,
-indexed, measured and asked for attributes, each a request the solver answers with data (or
-another handle); it has no truth value and equals only itself, so nothing the solution returns
-can pass a comparison it did not earn.
+indexed, measured, turned into text or a truth value and asked for attributes, each a request
+the solver answers with data (or another handle); it equals only itself, so nothing the
+solution returns can pass a comparison it did not earn.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Link:
         self._buffer = b""
         self._dead: str | None = None
         self.mirrors: dict[str, type] = {}
+        self._callbacks: list = []
 
     # --- the channel ---
 
@@ -54,7 +55,8 @@ class Link:
         """The solver's next message."""
         if self._dead:
             raise SolutionGone(self._dead)
-        while b"\n" not in self._buffer:
+        chunks, size = [self._buffer], len(self._buffer)
+        while b"\n" not in chunks[-1]:
             if limit_s is not None:
                 ready, _, _ = select.select([self._read_fd], [], [], limit_s)
                 if not ready:
@@ -64,11 +66,12 @@ class Link:
             if not chunk:
                 self._dead = "the solution's process ended (it exited or was killed)"
                 raise SolutionGone(self._dead)
-            self._buffer += chunk
-            if len(self._buffer) > REPLY_LIMIT and b"\n" not in self._buffer:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > REPLY_LIMIT and b"\n" not in chunk:
                 self._dead = f"an answer of more than {REPLY_LIMIT >> 20} MB"
                 raise Unsendable(self._dead)
-        line, self._buffer = self._buffer.split(b"\n", 1)
+        line, self._buffer = b"".join(chunks).split(b"\n", 1)
         try:
             message = json.loads(line)
         except (ValueError, RecursionError):
@@ -77,16 +80,39 @@ class Link:
             raise Garbled("the solution's process sent something that is not a reply")
         return message
 
-    def request(self, message: dict, limit_s: float | None = None) -> dict:
-        if self._dead:
-            raise SolutionGone(self._dead)
+    def _send(self, message: dict) -> None:
         try:
             self._write.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
             self._write.flush()
         except (BrokenPipeError, OSError):
             self._dead = "the solution's process ended (it exited or was killed)"
             raise SolutionGone(self._dead) from None
+
+    def _run_callback(self, message: dict) -> dict:
+        """Run a function of the tests' that the solution called, with what it passed."""
+        number = message.get("callback")
+        if type(number) is not int or not 0 <= number < len(self._callbacks):
+            raise Garbled("a call of a function the tests never passed")
+        try:
+            args = wire.decode(message.get("args", []), self.remote)
+            kwargs = wire.decode({"$": "dict", "v": message.get("kwargs", [])}, self.remote)
+            if type(args) is not list or any(type(k) is not str for k in kwargs):
+                raise Garbled("a malformed call of a function of the tests")
+        except wire.WireError as err:
+            raise Garbled(f"a malformed call of a function of the tests: {err}") from None
+        try:
+            return {"value": wire.encode(self._callbacks[number](*args, **kwargs), self.outgoing)}
+        except Exception as err:
+            return {"raised": {"type": type(err).__name__, "message": str(err)[:500]}}
+
+    def request(self, message: dict, limit_s: float | None = None) -> dict:
+        if self._dead:
+            raise SolutionGone(self._dead)
+        self._send(message)
         reply = self.receive(limit_s)
+        while "callback" in reply:  # the solution calls a function the tests gave it
+            self._send(self._run_callback(reply))
+            reply = self.receive(limit_s)
         if "raised" in reply:
             raise self._exception(reply["raised"])
         if "unsendable" in reply:
@@ -104,14 +130,22 @@ class Link:
     # --- values ---
 
     def remote(self, handle: dict) -> Remote:
-        if type(handle.get("id")) is not int:
-            raise wire.WireError("a handle without a number")
+        if handle.get("$") != "handle" or type(handle.get("id")) is not int:
+            raise wire.WireError("only data and handles come from the solution")
         return Remote(self, handle)
 
     def outgoing(self, value) -> dict:
-        """How a value the tests pass reaches the solution: a Remote by its handle, data as is."""
+        """How a value the tests pass reaches the solution that is not data: a Remote by its
+        handle, a built-in function by name, another function as a callback the solution can
+        call (it runs here, on what the solution passes it)."""
         if isinstance(value, Remote):
             return object.__getattribute__(value, "_handle")
+        name = getattr(value, "__name__", None)
+        if type(name) is str and getattr(builtins, name, None) is value:
+            return {"$": "builtin", "v": name}
+        if callable(value):
+            self._callbacks.append(value)
+            return {"$": "callback", "id": len(self._callbacks) - 1}
         raise wire.NotData(f"a {type(value).__name__} cannot be passed to the solution")
 
     def call(self, target: dict, args: tuple, kwargs: dict, limit_s: float | None = None):
@@ -212,15 +246,47 @@ class Remote:
         return link.value(reply)
 
     def __bool__(self) -> bool:
-        raise TypeError(f"{self!r} is not data, so it has no truth value here")
+        """The solution's own answer: no more than returning a bool, which it could anyway."""
+        truth = self._ask("bool")
+        if type(truth) is not bool:
+            raise TypeError(f"{self!r} gave no truth value")
+        return truth
+
+    def __str__(self) -> str:
+        text = self._ask("str")
+        if type(text) is not str:
+            raise TypeError(f"{self!r} gave no text")
+        return text
 
     def __repr__(self) -> str:
         handle = object.__getattribute__(self, "_handle")
         name = handle.get("name") or handle.get("type")
         return f"<{handle.get('kind', 'object')} {name!s:.60} of the solution>"
 
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
+    def __instancecheck__(self, value) -> bool:
+        """`isinstance(x, solution.Class)`: the solution's answer, a bool like any other."""
+        link = object.__getattribute__(self, "_link")
+        answer = self._ask("isinstance", value=wire.encode(value, link.outgoing))
+        if type(answer) is not bool:
+            raise TypeError("the solution gave no answer to isinstance")
+        return answer
+
+    def __eq__(self, other) -> bool:
+        """Identity; for two dataclass instances, their type names and compared fields, as
+        data compared here (never the solution's `__eq__`)."""
+        if self is other:
+            return True
+        if not isinstance(other, Remote):
+            return NotImplemented
+        mine, theirs = self._ask("fields"), other._ask("fields")
+        return mine is not None and theirs is not None and mine == theirs
+
+    def __ne__(self, other) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return id(self)
 
 
 def solution_module(link: Link, manifest: dict) -> types.ModuleType:

@@ -16,6 +16,7 @@ compares in its own process, where this one cannot reach.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import os
 import sys
@@ -28,11 +29,32 @@ MESSAGE_LIMIT = 64 * 1024 * 1024
 MUTABLE = (list, dict, set, bytearray)
 
 
-class Handles:
-    """The objects the judge holds handles to, by number."""
+class Channel:
+    """The private pipes to the judge: requests (and callback results) in, replies out."""
 
     def __init__(self) -> None:
+        self._in = os.fdopen(3, "rb")
+        self._out = os.fdopen(4, "wb")
+
+    def read(self):
+        line = self._in.readline()
+        return json.loads(line) if line else None
+
+    def send(self, message: dict) -> None:
+        try:
+            text = json.dumps(message, separators=(",", ":"))
+        except (ValueError, RecursionError) as err:
+            text = json.dumps(raised(err))
+        self._out.write(text.encode() + b"\n")
+        self._out.flush()
+
+
+class Handles:
+    """The objects the judge holds handles to, by number; and the judge's functions."""
+
+    def __init__(self, channel: Channel) -> None:
         self.objects: list = []
+        self._channel = channel
 
     def register(self, value) -> dict:
         self.objects.append(value)
@@ -54,10 +76,44 @@ class Handles:
         }
 
     def resolve(self, data: dict):
+        """What a handle, a built-in's name or a callback of the judge's stands for here."""
+        if data.get("$") == "builtin":
+            found = getattr(builtins, str(data.get("v")), None)
+            if not callable(found):
+                raise wire.WireError(f"no built-in function {data.get('v')!r}")
+            return found
+        if data.get("$") == "callback":
+            return self._callback(data.get("id"))
         number = data.get("id")
         if type(number) is not int or not 0 <= number < len(self.objects):
             raise wire.WireError(f"no object has handle {number!r}")
         return self.objects[number]
+
+    def _callback(self, number):
+        def call(*args, **kwargs):
+            self._channel.send(
+                {
+                    "callback": number,
+                    "args": [wire.encode(a, self.register) for a in args],
+                    "kwargs": _pairs(kwargs, self.register),
+                }
+            )
+            reply = self._channel.read()
+            if reply is None:
+                raise SystemExit(0)  # the judge hung up
+            if "raised" in reply:
+                info = reply["raised"]
+                kind = getattr(builtins, str(info.get("type")), None)
+                if not (isinstance(kind, type) and issubclass(kind, Exception)):
+                    kind = RuntimeError
+                raise kind(str(info.get("message", "")))
+            return wire.decode(reply.get("value"), self.resolve)
+
+        return call
+
+
+def _pairs(kwargs: dict, register) -> list:
+    return [[wire.encode(k), wire.encode(v, register)] for k, v in kwargs.items()]
 
 
 def builtin_base_name(error: BaseException) -> str:
@@ -135,7 +191,17 @@ def answer(request: dict, handles: Handles) -> dict:
     if op == "len":
         return {"value": len(target)}
     if op == "str":
-        return {"value": str(target)[:1000]}
+        return {"value": str(target)[:100_000]}
+    if op == "bool":
+        return {"value": bool(target)}
+    if op == "isinstance":
+        return {"value": isinstance(wire.decode(request["value"], handles.resolve), target)}
+    if op == "fields":  # a dataclass instance's compared fields, for structural equality
+        if not dataclasses.is_dataclass(target) or isinstance(target, type):
+            return {"value": None}
+        compared = [f.name for f in dataclasses.fields(target) if f.compare]
+        fields = [[name, getattr(target, name)] for name in compared]
+        return {"value": wire.encode([type(target).__qualname__, fields], handles.register)}
     raise wire.WireError(f"unknown request {op!r}")
 
 
@@ -173,33 +239,26 @@ def load_error(error: BaseException) -> str:
 
 
 def main() -> None:
-    requests = os.fdopen(3, "rb")
-    replies = os.fdopen(4, "wb")
-
-    def send(message: dict) -> None:
-        try:
-            text = json.dumps(message, separators=(",", ":"))
-        except (ValueError, RecursionError) as err:
-            text = json.dumps(raised(err))
-        replies.write(text.encode() + b"\n")
-        replies.flush()
-
-    handles = Handles()
+    channel = Channel()
+    handles = Handles(channel)
     try:
         module = load()
         hello = {"manifest": manifest(module, handles)}
     except BaseException as err:  # SystemExit and KeyboardInterrupt too
-        send({"load": load_error(err)})
+        channel.send({"load": load_error(err)})
         return
-    send(hello)
-    for line in requests:
+    channel.send(hello)
+    while True:
         try:
-            reply = answer(json.loads(line), handles)
+            request = channel.read()
+            if request is None:
+                return
+            reply = answer(request, handles)
         except wire.NotData as err:
             reply = {"unsendable": str(err)[:500]}
         except BaseException as err:
             reply = raised(err)
-        send(reply)
+        channel.send(reply)
 
 
 if __name__ == "__main__":

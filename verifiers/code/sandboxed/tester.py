@@ -17,12 +17,14 @@ Formats:
 - `pytest`: pytest on the test module, which imports the stand-in module `solution`;
   `--noconftest`, and a plugin that records every test's outcome; a skip or xfail is not a pass.
 - `differential`: the candidate's function on each given input, within a limit per call, its
-  result compared here with the reference's (`compare.py`), up to the first difference.
+  result (and the arguments, where the reference changes them in place) compared here with the
+  reference's (`compare.py`), up to the first difference.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import os
 import sys
@@ -77,17 +79,37 @@ def _no_arguments() -> ast.arguments:
     )
 
 
+def test_namespace(solution, entry_point: str | None) -> dict:
+    """The solution's names the tests see: never one that would hide a built-in (`abs`,
+    `range`, `len`) or stand for a standard-library module (`math`) with something else; the
+    entry point the tests name is always there."""
+    namespace = {}
+    for name, value in vars(solution).items():
+        if name.startswith("__") or (name != entry_point and _reserved(name, value)):
+            continue
+        namespace[name] = value
+    return namespace
+
+
+def _reserved(name: str, value) -> bool:
+    if hasattr(builtins, name):
+        return True
+    if name in sys.stdlib_module_names:
+        return sys.modules.get(name) is not value  # only the judge's own import of it
+    return False
+
+
 def run_assert(spec: dict, solution, recorder: Recorder) -> None:
     def check(test, line: int) -> None:
         name = f"assert on line {line}"
         try:
-            ok = test()
+            ok = bool(test())
         except Exception as err:
             recorder.failure(name, err)
             return
-        recorder.add(name, "passed" if ok is True else "failed")
+        recorder.add(name, "passed" if ok else "failed")
 
-    namespace = {k: v for k, v in vars(solution).items() if not k.startswith("__")}
+    namespace = test_namespace(solution, spec.get("entry_point"))
     namespace.update(__name__="__main__", __vf_assert__=check)
     tree = _RecordAsserts().visit(ast.parse(spec["code"], "tests.py"))
     ast.fix_missing_locations(tree)
@@ -133,6 +155,9 @@ def run_pytest(spec: dict, solution, recorder: Recorder) -> None:
     path = os.path.join(WORKDIR, "test_solution.py")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(spec["code"])
+    config = os.path.join(WORKDIR, "pytest.ini")  # named, so no parent directory's is read
+    with open(config, "w", encoding="utf-8") as handle:
+        handle.write("[pytest]\n")
 
     class Plugin:
         collected = 0
@@ -150,7 +175,7 @@ def run_pytest(spec: dict, solution, recorder: Recorder) -> None:
                     outcome, message = "failed", "xfail is not a pass"
                 recorder.add(report.nodeid, outcome, message if outcome != "passed" else "")
 
-    args = ["-q", "-p", "no:cacheprovider", "--noconftest", "-o", "addopts=", "--rootdir", WORKDIR]
+    args = ["-q", "-c", config, "-p", "no:cacheprovider", "--noconftest", "--rootdir", WORKDIR]
     pytest.main([*args, path], plugins=[Plugin()])
     if Plugin.collected == 0:
         recorder.add("tests", "failed", "pytest collected no test")
@@ -164,7 +189,7 @@ def run_differential(spec: dict, solution, link: Link) -> dict:
         return {"outcome": "runtime_error", "message": f"{entry!r} is not defined as a function"}
     handle = object.__getattribute__(function, "_handle")
     deadline = time.monotonic() + spec["total_limit_s"]
-    for origin, args, kwargs, expected, limit in spec["calls"]:
+    for origin, args, kwargs, expected, limit, left in spec["calls"]:
         args, kwargs, expected = wire.decode(args), wire.decode(kwargs), wire.decode(expected)
         example = {"input": call_text(entry, args, kwargs), "origin": origin}
         expected_text = short(repr(expected))
@@ -189,6 +214,13 @@ def run_differential(spec: dict, solution, link: Link) -> dict:
         if not same(expected, got):
             example.update(expected=expected_text, got=short(repr(got)))
             what = f"returned {example['got']} where the reference returns {expected_text}"
+            return counterexample("wrong_answer", example, what)
+        if left is not None and not same(wire.decode(left), [args, kwargs]):
+            example.update(expected=short(repr(wire.decode(left))), got=short(repr([args, kwargs])))
+            what = (
+                f"left its arguments as {example['got']} where the reference leaves them as "
+                f"{example['expected']}"
+            )
             return counterexample("wrong_answer", example, what)
     return {"outcome": "passed", "message": ""}
 

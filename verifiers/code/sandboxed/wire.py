@@ -12,7 +12,13 @@ stand for themselves; every other kind is an object tagged by "$":
     Decimal                            {"$": "decimal", "v": "text"}
     date, time, datetime, timedelta    {"$": kind, "v": ISO text} (timedelta: [days, s, us])
     range                              {"$": "range", "v": [start, stop, step]}
+    a built-in type (int, str, ...)    {"$": "type", "v": "int"}
+    a named tuple                      {"$": "namedtuple", "name": str, "fields": [...], "v": [...]}
     anything else                      {"$": "handle", "id": n, "kind": ..., "type": name}
+
+A function the tests pass to the solution crosses the other way, by name for a built-in
+({"$": "builtin", "v": "len"}) and as {"$": "callback", "id": n} for the rest (the judge runs
+it when the solution calls it); like handles, these go to the caller's `handle` function.
 
 `decode` rebuilds values from built-in and standard-library types only, checking every field, so
 no object with a crafted `__eq__`, `__hash__`, `__bool__` or `__len__` can come out of it: a
@@ -23,6 +29,7 @@ IntEnum as an int), through the base type's own methods.
 
 from __future__ import annotations
 
+import builtins
 import collections
 import datetime
 import decimal
@@ -74,6 +81,13 @@ def encode(value, handles=None, depth: int = 0):
         return {"$": _SEQUENCES[kind], "v": [encode(i, handles, depth + 1) for i in value]}
     if kind is dict:
         return {"$": "dict", "v": _pairs(dict.items(value), handles, depth)}
+    if isinstance(value, tuple) and _is_named_tuple(kind):
+        return {
+            "$": "namedtuple",
+            "name": kind.__name__,
+            "fields": list(kind._fields),
+            "v": [encode(i, handles, depth + 1) for i in tuple.__iter__(value)],
+        }
     special = _special(value, handles, depth)
     if special is not None:
         return special
@@ -114,7 +128,23 @@ def _special(value, handles, depth: int):
         return {"$": "timedelta", "v": [value.days, value.seconds, value.microseconds]}
     if kind is range:
         return {"$": "range", "v": [value.start, value.stop, value.step]}
+    if kind is type and _builtin_type(value.__name__) is value:
+        return {"$": "type", "v": value.__name__}
     return None
+
+
+def _builtin_type(name: str):
+    found = getattr(builtins, name, None) if isinstance(name, str) else None
+    return found if isinstance(found, type) else None
+
+
+def _is_named_tuple(kind: type) -> bool:
+    fields = getattr(kind, "_fields", None)
+    return (
+        type(fields) is tuple
+        and all(type(f) is str for f in fields)
+        and type(getattr(kind, "__name__", None)) is str
+    )
 
 
 _BASES = (bool, int, float, complex, str, bytes, bytearray, tuple, list, dict, frozenset, set)
@@ -149,13 +179,15 @@ def decode(data, handle=None, depth: int = 0):
     if kind is not dict or not isinstance(data.get("$"), str):
         raise WireError(f"not a value of this format: {str(data)[:100]}")
     tag = data["$"]
-    if tag == "handle":
+    if tag in ("handle", "callback", "builtin"):
         if handle is None:
-            raise WireError("a handle where data was expected")
+            raise WireError(f"a {tag} where data was expected")
         return handle(data)
-    if tag not in _DECODERS:
+    if tag not in _DECODERS and tag != "namedtuple":
         raise WireError(f"unknown kind {tag!r}")
     try:
+        if tag == "namedtuple":
+            return _named_tuple(data, handle, depth + 1)
         return _DECODERS[tag](data.get("v"), handle, depth + 1)
     except WireError:
         raise
@@ -239,4 +271,25 @@ _DECODERS = {
     "datetime": lambda v, h, d: datetime.datetime.fromisoformat(_exact(str, v)),
     "timedelta": _timedelta,
     "range": _range,
+    "type": lambda v, h, d: _builtin_type(_exact(str, v)) or _refuse(f"no built-in type {v!r}"),
 }
+
+
+_NAMED_TUPLES: dict = {}
+
+
+def _named_tuple(data: dict, handle, depth: int):
+    name, fields = data.get("name"), data.get("fields")
+    if type(name) is not str or type(fields) is not list or not all(type(f) is str for f in fields):
+        raise WireError("a named tuple needs a name and field names")
+    key = (name, tuple(fields))
+    if key not in _NAMED_TUPLES:
+        if len(_NAMED_TUPLES) > 1000:
+            raise WireError("too many kinds of named tuple")
+        _NAMED_TUPLES[key] = collections.namedtuple(name, fields)  # checks the names
+    items = _items(data.get("v"), handle, depth)
+    return _NAMED_TUPLES[key](*items)
+
+
+def _refuse(why: str):
+    raise WireError(why)
