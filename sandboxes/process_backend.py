@@ -60,11 +60,13 @@ def python_for_sandbox() -> str:
     return found
 
 
-HIDDEN = ("/home", "/root", "/var/tmp", "/srv", "/mnt", "/media", "/opt", "/work", "/run/user")
+HIDDEN = ("/home", "/root", "/srv", "/mnt", "/media", "/opt", "/work", "/run/user")
 """Where this machine's users keep their files: empty in the sandbox's mount namespace."""
 _HIDE = """
 set -e
-mount -t tmpfs -o mode=1777,size=1g vf-tmp /tmp
+for dir in /tmp /var/tmp /dev/shm; do
+    if [ -d "$dir" ]; then mount -t tmpfs -o mode=1777,size=1g vf-scratch "$dir"; fi
+done
 mkdir -m 0755 /tmp/.vf
 cp "$1" /tmp/.vf/supervisor.py
 shift
@@ -79,10 +81,11 @@ exec "$@" /tmp/.vf/supervisor.py
 def supervisor_command() -> tuple[list[str], dict[str, str]]:
     """How to start the supervisor here, and the settings it reads from its environment.
 
-    In namespaces, a fresh /tmp and empty users' directories (HIDDEN, the project, $HOME) are
-    mounted first, in the sandbox's own mount namespace: programs see this machine's system
-    files but not its users' (a test file holding the expected output, say). Started by root,
-    the supervisor keeps only the capabilities it needs.
+    In namespaces, fresh scratch directories (/tmp, /var/tmp, /dev/shm) and empty users'
+    directories (HIDDEN, the project, $HOME) are mounted first, in the sandbox's own mount
+    namespace: programs see this machine's system files but not its users' (a test file
+    holding the expected output, say). Started by root, the supervisor keeps only the
+    capabilities it needs.
     """
     python = python_for_sandbox()
     prefix = namespace_prefix()
@@ -97,7 +100,7 @@ def supervisor_command() -> tuple[list[str], dict[str, str]]:
     command = [*prefix, "sh", "-c", _HIDE, "vf-hide", str(SUPERVISOR), *drop, python, "-u"]
     settings = {
         "SANDBOX_WORK_ROOT": "/tmp/.vf/work",
-        "SANDBOX_SCRATCH_DIRS": "/tmp:/var/tmp",
+        "SANDBOX_SCRATCH_DIRS": "/tmp:/var/tmp:/dev/shm",
         "VF_HIDDEN": " ".join(shlex.quote(d) for d in hidden if " " not in d),
     }
     return command, settings

@@ -64,3 +64,12 @@ def sandbox(request: pytest.FixtureRequest):
     box = open_sandbox(request.param)
     yield box
     box.close()
+
+
+def sandbox_containers(client, besides: frozenset = frozenset()) -> set[str]:
+    """The ids of sandbox containers on the engine, all states, but those in `besides` (what
+    other runs on this machine had before a test began)."""
+    from sandboxes.docker_backend import LABEL
+
+    found = client.api.containers(all=True, filters={"label": LABEL})
+    return {c["Id"] for c in found} - besides

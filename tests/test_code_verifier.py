@@ -255,7 +255,7 @@ def test_kill_9_of_factory_verify_then_reap_leaves_nothing(docker_engine, tmp_pa
     import time
     from pathlib import Path
 
-    from sandboxes.docker_backend import LABEL
+    from conftest import sandbox_containers
 
     slow = "import time\ntime.sleep(0.2)\n" + ADD
     rows = [
@@ -272,22 +272,21 @@ def test_kill_9_of_factory_verify_then_reap_leaves_nothing(docker_engine, tmp_pa
     src.write_text("".join(json.dumps(row) + "\n" for row in rows))
     out = tmp_path / "out.jsonl"
     factory = Path(sys.executable).parent / "factory"
+    before = frozenset(sandbox_containers(docker_engine))
     run = subprocess.Popen(
         [str(factory), "verify", str(src), "-o", str(out), "--workers", "2"],
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while (
-        not docker_engine.api.containers(filters={"label": LABEL}) and time.monotonic() < deadline
-    ):
+    while not sandbox_containers(docker_engine, before) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert docker_engine.api.containers(filters={"label": LABEL}), "no sandbox container started"
+    assert sandbox_containers(docker_engine, before), "no sandbox container started"
     os.kill(run.pid, signal.SIGKILL)
     run.wait()
     time.sleep(3)  # the workers notice their parent is gone
     subprocess.run([str(factory), "sandbox", "reap"], check=True, capture_output=True)
     deadline = time.monotonic() + 20  # containers the engine is still removing by itself
-    while docker_engine.api.containers(all=True, filters={"label": LABEL}):
+    while sandbox_containers(docker_engine, before):
         assert time.monotonic() < deadline, "sandbox containers were left behind"
         time.sleep(0.2)
     ours = subprocess.run(["pgrep", "-f", str(src)], capture_output=True, text=True).stdout.split()

@@ -1567,3 +1567,226 @@ def test_honest_pytest_programs_are_accepted(box: Sandbox, program: str, tests: 
     needs_pytest(box)
     verdict = judge(box, program, tests)
     assert verdict.status == "accepted", verdict.reason
+
+
+# --- second round -------------------------------------------------------------------------------
+#
+# A second red team, after the first round's holes were closed. Each attack below is a wrong
+# solution; each honest program must be accepted. Where an attack or honest program failed when
+# written, its docstring or comment says why (see the report of that round).
+
+STOPS = "def add(a, b):\n    if (a, b) == (2, 3):\n        return 5\n    raise StopIteration\n"
+"""Right on one input, StopIteration elsewhere: re-raised in the judge as the built-in
+StopIteration, it ends whatever iterator called the solution (map, filter, zip) as if it were
+exhausted, so the checks it should have fed never run (PEP 479 covers generators, not map)."""
+
+SECOND_ROUND_ATTACKS = {
+    "StopIteration ends all(map(...))": (
+        STOPS,
+        asserts(
+            "assert add(2, 3) == 5\n"
+            "assert all(map(lambda c: add(*c[0]) == c[1], [((1, 1), 2), ((4, 5), 9)]))\n"
+        ),
+    ),
+    "StopIteration ends zip(map(...)) under a generator": (
+        STOPS,
+        asserts(
+            "cases = [((2, 3), 5), ((1, 1), 2), ((4, 5), 9)]\n"
+            "got = map(lambda c: add(*c[0]), cases)\n"
+            "assert all(g == want for g, (_, want) in zip(got, cases))\n"
+        ),
+    ),
+    "StopIteration ends a for loop over map(...) before its asserts": (
+        STOPS,
+        asserts(
+            "assert add(2, 3) == 5\n"
+            "for got, want in zip(map(add, [1, 4], [1, 5]), [2, 9]):\n"
+            "    assert got == want\n"
+        ),
+    ),
+    "a subclass of StopIteration by its built-in base": (
+        "class Done(StopIteration):\n    pass\ndef add(a, b):\n    raise Done('no more')\n",
+        asserts("assert all(map(lambda c: add(*c[0]) == c[1], [((1, 1), 2), ((4, 5), 9)]))\n"),
+    ),
+    "StopIteration ends all(map(...)) in a HumanEval check": (
+        STOPS,
+        {
+            "format": "assert",
+            "code": (
+                "def check(candidate):\n"
+                "    assert candidate(2, 3) == 5\n"
+                "    cases = [((1, 2), 3), ((0, 4), 4)]\n"
+                "    assert all(map(lambda c: candidate(*c[0]) == c[1], cases))\n\n"
+                "check(add)\n"
+            ),
+            "entry_point": "add",
+        },
+    ),
+    "a named tuple whose fields shadow tuple.count and tuple.index with functions": (
+        "from collections import namedtuple\n"
+        "T = namedtuple('T', ['count', 'index'])\n"
+        "def triple(x):\n    return T(lambda v: 3, lambda v: 0)\n",
+        asserts("r = triple(7)\nassert r.count(7) == 3\nassert r.index(7) == 0\n"),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("program", "tests"), SECOND_ROUND_ATTACKS.values(), ids=SECOND_ROUND_ATTACKS.keys()
+)
+def test_second_round_attacks(box: Sandbox, program: str, tests: dict) -> None:
+    assert_not_accepted(judge(box, program, tests))
+
+
+STAR_IMPORT_ATTACKS = {
+    "shadows a name the tests imported from math before the star import": (
+        WRONG + "def isclose(*args, **kwargs):\n    return True\n",
+        "from math import isclose\nfrom solution import *\n\n\n"
+        "def test_add():\n    assert isclose(add(0.5, 0.25), 0.75)\n"
+        "    assert isclose(add(2, 3), 5)\n",
+    ),
+    "shadows the built-in abs()": (
+        WRONG + "def abs(x):\n    return 0\n",
+        "from solution import *\n\n\n"
+        "def test_add():\n    assert abs(add(0.5, 0.25) - 0.75) < 1e-6\n",
+    ),
+    "shadows the math module the tests imported": (
+        WRONG + "class math:\n    @staticmethod\n"
+        "    def isclose(*args, **kwargs):\n        return True\n",
+        "import math\nfrom solution import *\n\n\n"
+        "def test_add():\n    assert math.isclose(add(0.5, 0.25), 0.75)\n",
+    ),
+    "shadows pytest itself": (
+        "def add(a, b):\n    return 'same'\n"
+        "class pytest:\n    @staticmethod\n"
+        "    def approx(*args, **kwargs):\n        return 'same'\n",
+        "import pytest\nfrom solution import *\n\n\n"
+        "def test_add():\n    assert add(0.5, 0.25) == pytest.approx(0.75)\n",
+    ),
+    "StopIteration ends all(map(...)) in a pytest test": (
+        STOPS,
+        "from solution import add\n\n\n"
+        "def test_add():\n    assert add(2, 3) == 5\n"
+        "    assert all(map(lambda c: add(*c[0]) == c[1], [((1, 1), 2), ((4, 5), 9)]))\n",
+    ),
+}
+"""`from solution import *` in a pytest module: the stand-in module holds every name of the
+solution, so unlike the assert format's namespace (`test_namespace`) its names hide built-ins,
+standard modules and whatever the module imported before the star import."""
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("program", "code"), STAR_IMPORT_ATTACKS.values(), ids=STAR_IMPORT_ATTACKS.keys()
+)
+def test_star_imports_in_pytest_modules_cannot_shadow(
+    box: Sandbox, program: str, code: str
+) -> None:
+    needs_pytest(box)
+    assert_not_accepted(judge(box, program, {"format": "pytest", "code": code, "time_limit_s": 5}))
+
+
+HARDCODED_ADD = (
+    "def add(a, b):\n    return {(2, 3): 5, (-1, 1): 0, (10, 20): 30}.get((a, b), a - b)\n"
+)
+REWRITES_THE_REFERENCE = (
+    "with open('reference.py', 'w') as _handle:\n"
+    f"    _handle.write({HARDCODED_ADD!r})\n"
+    "strategy = st.tuples(st.integers(), st.integers())\n"
+)
+
+
+def test_the_models_strategy_cannot_rewrite_the_reference(box: Sandbox) -> None:
+    """The model's input strategy runs in a fork of the reference's run, in its work directory,
+    as its user, before the reference is loaded: it can replace `reference.py`, and then the
+    reference agrees with a candidate that only knows the tests' answers (the poisoned results
+    are also cached for every candidate of the problem)."""
+    tests = {**ASSERT_ADD, "entry_point": "add"}
+    reference = RIGHT
+
+    def verdict(meta: dict):
+        candidate = Candidate(
+            id="t",
+            domain="code",
+            problem="p",
+            response=fenced(HARDCODED_ADD),
+            tests=tests,
+            reference=reference,
+            meta=meta,
+        )
+        return CodeVerifier(box, SETTINGS).verify(candidate)
+
+    assert_not_accepted(verdict({}))
+    assert_not_accepted(verdict({"input_strategy": REWRITES_THE_REFERENCE}))
+
+
+def test_a_huge_integer_where_a_float_is_expected_is_rejected(box: Sandbox) -> None:
+    """Call format: `_same_json` subtracts a float from the result, and an int past a float's
+    range raises OverflowError on the host, out of `verify` (an error verdict, not a rejection)."""
+    tests = {**CALL_ADD, "cases": [{"args": [0.5, 0.25], "expected": 0.75}]}
+    assert_not_accepted(judge(box, "def add(a, b):\n    return 10 ** 400\n", tests))
+
+
+SECOND_ROUND_HONEST = {
+    "map() over the solution's function": (
+        RIGHT,
+        asserts(
+            "assert list(map(add, [1, 2], [3, 4])) == [4, 6]\n"
+            "assert all(map(lambda c: add(*c[0]) == c[1], [((1, 1), 2), ((4, 5), 9)]))\n"
+        ),
+    ),
+    "an iterator that ends with StopIteration": (
+        "class Upto:\n"
+        "    def __init__(self, n):\n        self.i, self.n = 0, n\n"
+        "    def __iter__(self):\n        return self\n"
+        "    def __next__(self):\n"
+        "        if self.i >= self.n:\n            raise StopIteration\n"
+        "        self.i += 1\n        return self.i\n",
+        asserts("assert list(Upto(3)) == [1, 2, 3]\nassert sum(map(abs, Upto(4))) == 10\n"),
+    ),
+    "a named tuple with a field named count": (
+        "from collections import namedtuple\n"
+        "Tally = namedtuple('Tally', ['word', 'count'])\n"
+        "def tally(words, w):\n    return Tally(w, words.count(w))\n",
+        asserts("r = tally(['a', 'b', 'a'], 'a')\nassert r.count == 2 and r == ('a', 2)\n"),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("program", "tests"), SECOND_ROUND_HONEST.values(), ids=SECOND_ROUND_HONEST.keys()
+)
+def test_second_round_honest_programs_are_accepted(box: Sandbox, program: str, tests: dict) -> None:
+    verdict = judge(box, program, tests)
+    assert verdict.status == "accepted", verdict.reason
+
+
+def test_honest_star_import_in_a_pytest_module_is_accepted(box: Sandbox) -> None:
+    needs_pytest(box)
+    program = "import math\n\ndef add(a, b):\n    return a + b\n\ndef _helper():\n    pass\n"
+    code = (
+        "import math\nimport pytest\nfrom solution import *\n\n\n"
+        "def test_add():\n    assert add(0.5, 0.25) == pytest.approx(0.75)\n"
+        "    assert math.isclose(add(2, 3), 5)\n"
+    )
+    verdict = judge(box, program, {"format": "pytest", "code": code, "time_limit_s": 5})
+    assert verdict.status == "accepted", verdict.reason
+
+
+def test_honest_in_place_change_inside_a_tuple_passes_differential_testing(box: Sandbox) -> None:
+    """The reference appends to a list inside a tuple argument; only top-level lists, dicts,
+    sets and bytearrays are sent back, so the same code as the candidate leaves the judge's
+    copy unchanged and differs from the reference's arguments."""
+    program = "def bump(pair):\n    pair[0].append(1)\n    return len(pair[0])\n"
+    tests = {"format": "assert", "code": "assert bump(([1, 2], 0)) == 3\n", "entry_point": "bump"}
+    verdict = judge(box, program, tests, reference=program)
+    assert verdict.status == "accepted", verdict.reason
+
+
+def test_honest_named_tuple_result_in_the_call_format_is_accepted(box: Sandbox) -> None:
+    """A named tuple crosses as a named tuple now, and `_json_data` takes only exact tuples."""
+    program = "from collections import namedtuple\nP = namedtuple('P', 'x y')\n"
+    program += "def pt(a):\n    return P(a, a + 1)\n"
+    tests = {"format": "call", "entry_point": "pt", "cases": [{"args": [1], "expected": [1, 2]}]}
+    verdict = judge(box, program, tests)
+    assert verdict.status == "accepted", verdict.reason

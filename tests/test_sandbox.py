@@ -88,8 +88,9 @@ def test_nothing_carries_over_to_the_next_program(sandbox: Sandbox) -> None:
 def test_a_killed_owner_leaves_no_container(docker_engine) -> None:
     import time
 
-    from sandboxes.docker_backend import LABEL
+    from conftest import sandbox_containers
 
+    before = frozenset(sandbox_containers(docker_engine))
     crash = textwrap.dedent(
         """
         import os
@@ -105,7 +106,7 @@ def test_a_killed_owner_leaves_no_container(docker_engine) -> None:
     )
     assert started.stdout.strip() == "1", started.stderr  # it had a container when it died
     deadline = time.monotonic() + 20
-    while docker_engine.containers.list(all=True, filters={"label": LABEL}):
+    while sandbox_containers(docker_engine, before):
         assert time.monotonic() < deadline, "the dead owner's container is still there"
         time.sleep(0.2)
 
@@ -125,8 +126,9 @@ def test_reap_removes_the_containers_of_a_dead_owner(docker_engine) -> None:
         name = _name(docker_engine, mine)
         assert name in reap(docker_engine)
         assert _exists(docker_engine, stray)  # another machine's: not ours to judge
-        reap(docker_engine, everything=True)
-        assert docker_engine.containers.list(all=True, filters={"label": LABEL}) == []
+        stray_name = _name(docker_engine, stray)
+        assert stray_name in reap(docker_engine, everything=True)
+        assert not _exists(docker_engine, stray) and not _exists(docker_engine, mine)
     finally:
         for container in (stray, mine):
             if _exists(docker_engine, container):
@@ -162,12 +164,20 @@ def _exists(client, container: dict) -> bool:
 @pytest.mark.docker
 def test_a_closed_pool_leaves_no_container(docker_engine) -> None:
     from sandboxes import open_sandbox
-    from sandboxes.docker_backend import LABEL
 
     with open_sandbox("docker") as box:
         box.run(Job(argv=["python3", "-c", "pass"]))
-        assert docker_engine.containers.list(filters={"label": LABEL})
-    assert docker_engine.containers.list(all=True, filters={"label": LABEL}) == []
+        assert _ours(docker_engine)
+    assert _ours(docker_engine) == []
+
+
+def _ours(client) -> list:
+    import os
+
+    from sandboxes.docker_backend import LABEL, OWNER_LABEL
+
+    owner = f"{OWNER_LABEL}={_host()}:{os.getpid()}"
+    return client.api.containers(all=True, filters={"label": [LABEL, owner]})
 
 
 # --- judged runs ---------------------------------------------------------------------------------

@@ -246,7 +246,7 @@ def _as_json(encoded: Any) -> Any:
 def _json_data(value: Any) -> Any:
     if value is None or type(value) in (bool, int, float, str):
         return value
-    if type(value) in (list, tuple):
+    if isinstance(value, list | tuple):
         items = [_json_data(item) for item in value]
         return _NOT_JSON if any(i is _NOT_JSON for i in items) else items
     if type(value) in (set, frozenset):
@@ -262,7 +262,10 @@ def _same_json(got: Any, expected: Any) -> bool:
     (as an int, or a float of that exact value), the rest of the same type, element by element."""
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (got, expected))
     if numbers and isinstance(expected, float):
-        return abs(got - expected) <= FLOAT_TOLERANCE * max(1.0, abs(expected))
+        try:
+            return abs(got - expected) <= FLOAT_TOLERANCE * max(1.0, abs(expected))
+        except OverflowError:  # an int too big for a float is not near one
+            return False
     if numbers:
         return got == expected
     if type(got) is not type(expected):

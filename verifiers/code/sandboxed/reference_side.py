@@ -11,8 +11,9 @@ not a valid input. Each input also records the arguments as the reference left t
 changed them in place (a function that sorts its list), so the candidate is held to that too.
 The candidate is then run against these results by `tester.py`, in another run.
 
-The model's strategy runs in a child of its own, without stdin and before the nonce is read,
-and hands back literals only.
+The model's strategy runs in a child of its own session, without stdin, stdout or stderr,
+after the spec and the reference were read and before the nonce is, and hands back literals
+only; this process is non-dumpable, so the child cannot rewrite it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import ctypes
 import json
 import os
+import signal
 import sys
 import time
 
@@ -38,11 +41,9 @@ TOTAL_LIMIT = 32_000_000
 """Inputs stop being added once the results written so far pass this size."""
 
 
-def load_module(name: str, filename: str) -> dict:
-    namespace = {"__name__": name, "__file__": os.path.join(WORKDIR, filename)}
-    with open(namespace["__file__"], encoding="utf-8") as handle:
-        source = handle.read()
-    exec(compile(source, namespace["__file__"], "exec"), namespace)
+def load_module(name: str, path: str, source: str) -> dict:
+    namespace = {"__name__": name, "__file__": path}
+    exec(compile(source, path, "exec"), namespace)
     return namespace
 
 
@@ -99,12 +100,10 @@ def source_constants(source: str) -> list:
     return found[:MAX_CONSTANTS]
 
 
-def reference_side(spec: dict, model_draws: list) -> dict:
+def reference_side(spec: dict, source: str, model_draws: list) -> dict:
     """The valid inputs in order, each with the reference's result, as plain data."""
-    with open(os.path.join(WORKDIR, "reference.py"), encoding="utf-8") as handle:
-        source = handle.read()
     try:
-        namespace = load_module("reference", "reference.py")
+        namespace = load_module("reference", os.path.join(WORKDIR, "reference.py"), source)
     except BaseException as err:
         return {"error": f"the reference does not load: {type(err).__name__}: {err}"}
     entry = entry_point(spec, source)
@@ -167,15 +166,22 @@ def model_side(source: str, count: int, limit_s: float) -> list:
 
 
 def model_draws(spec: dict) -> tuple[list, list]:
-    """The examples of the model's strategy, if it wrote one, and a note if it failed: run in a
-    forked child without stdin, answering JSON only."""
+    """The examples of the model's strategy, if it wrote one, and a note if it failed.
+
+    Run in a forked child of its own session, without stdin, stdout or stderr, answering JSON
+    only, and killed with whatever it started once it answered. This process has read the spec
+    and the reference before, and is non-dumpable, so the child can change neither.
+    """
     if not spec.get("strategy"):
         return [], []
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.setsid()
         os.close(read_end)
-        os.close(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
         try:
             payload = ["ok", model_side(spec["strategy"], spec["draws"], spec["budget_s"] / 4)]
         except BaseException as err:
@@ -186,6 +192,8 @@ def model_draws(spec: dict) -> tuple[list, list]:
     os.close(write_end)
     with os.fdopen(read_end) as stream:
         data = stream.read()
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     try:
         status, value = json.loads(data)
@@ -203,10 +211,13 @@ def model_draws(spec: dict) -> tuple[list, list]:
 def main() -> None:
     with open(os.path.join(WORKDIR, "spec.json"), encoding="utf-8") as handle:
         spec = json.load(handle)
+    with open(os.path.join(WORKDIR, "reference.py"), encoding="utf-8") as handle:
+        source = handle.read()
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE: no child may rewrite this one
     draws, notes = model_draws(spec)
     nonce = sys.stdin.readline().strip()
     report = os.fdopen(os.dup(1), "w")
-    result = reference_side(spec, draws)
+    result = reference_side(spec, source, draws)
     result["notes"] = notes + (
         [] if result.get("hypothesis", True) else ["Hypothesis is not installed"]
     )

@@ -174,18 +174,32 @@ class Link:
         or a class of that name under its built-in base (never a BaseException only: SystemExit
         or KeyboardInterrupt from the solution cannot stop the judge)."""
         builtin = getattr(builtins, name, None)
-        if name == base and isinstance(builtin, type) and issubclass(builtin, Exception):
+        if name == base and _raisable(builtin):
             return builtin
         if name not in self.mirrors:
             parent = getattr(builtins, base, None)
-            if not (isinstance(parent, type) and issubclass(parent, Exception)):
-                parent = Exception
+            if not _raisable(parent):
+                parent = RuntimeError if name in _ENDS or base in _ENDS else Exception
             self.mirrors[name] = type(name, (parent,), {"__module__": "solution"})
         return self.mirrors[name]
 
 
+_ENDS = ("StopIteration", "StopAsyncIteration")
+"""Never raised as themselves on the judge's side: `map`, `zip` and `for` would take them for
+the end of their data and skip the rest of a test."""
+
+
+def _raisable(kind) -> bool:
+    return (
+        isinstance(kind, type)
+        and issubclass(kind, Exception)
+        and not issubclass(kind, (StopIteration, StopAsyncIteration))
+    )
+
+
 def _write_back(original, new) -> None:
-    """Apply a change the solution made to an argument in place, to the tests' own object."""
+    """Apply a change the solution made to an argument in place, to the tests' own object
+    (and to the lists, dicts and sets inside a tuple argument)."""
     if type(original) is not type(new):
         return
     if isinstance(original, (list, bytearray)):
@@ -193,6 +207,9 @@ def _write_back(original, new) -> None:
     elif isinstance(original, (dict, set)):
         original.clear()
         original.update(new)
+    elif isinstance(original, tuple) and len(original) == len(new):
+        for inner, changed in zip(original, new, strict=True):
+            _write_back(inner, changed)
 
 
 class Remote:
@@ -310,8 +327,20 @@ def solution_module(link: Link, manifest: dict) -> types.ModuleType:
     return module
 
 
+MODULES = frozenset(
+    {
+        *("array", "bisect", "calendar", "cmath", "collections", "copy", "dataclasses"),
+        *("datetime", "decimal", "enum", "fractions", "functools", "hashlib", "heapq"),
+        *("itertools", "json", "math", "operator", "random", "re", "statistics", "string"),
+        *("struct", "textwrap", "time", "typing", "unicodedata"),
+    }
+)
+"""Modules the tests may find under a name the solution imported them as (`math`): the judge
+imports its own copy, and only of these, whose import does nothing but define."""
+
+
 def _stdlib_module(name: str):
-    if name.split(".")[0] not in sys.stdlib_module_names:
+    if name not in MODULES and name not in sys.modules:
         return None
     try:
         __import__(name)

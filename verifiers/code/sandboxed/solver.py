@@ -26,7 +26,7 @@ import types
 import wire
 
 MESSAGE_LIMIT = 64 * 1024 * 1024
-MUTABLE = (list, dict, set, bytearray)
+CONTAINERS = (list, dict, set, bytearray, tuple)
 
 
 class Channel:
@@ -206,11 +206,12 @@ def answer(request: dict, handles: Handles) -> dict:
 
 
 def mutations(raw, live, handles: Handles) -> list:
-    """[position or name, new value] of each mutable argument the call changed."""
+    """[position or name, new value] of each argument the call changed in place (a list, or a
+    list inside a tuple)."""
     keys = range(len(raw)) if isinstance(raw, list) else list(raw)
     changed = []
     for key in keys:
-        if isinstance(live[key], MUTABLE):
+        if isinstance(live[key], CONTAINERS):
             now = wire.encode(live[key], handles.register)
             if now != raw[key]:
                 changed.append([key, now])

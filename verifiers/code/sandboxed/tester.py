@@ -30,6 +30,7 @@ import os
 import sys
 import time
 import traceback
+import types
 
 import wire
 from compare import same
@@ -79,20 +80,20 @@ def _no_arguments() -> ast.arguments:
     )
 
 
-def test_namespace(solution, entry_point: str | None) -> dict:
+def test_namespace(solution, asked: set) -> dict:
     """The solution's names the tests see: never one that would hide a built-in (`abs`,
-    `range`, `len`) or stand for a standard-library module (`math`) with something else; the
-    entry point the tests name is always there."""
+    `range`, `len`), stand for a standard-library module (`math`) with something else, or be a
+    pytest hook; names the tests ask for by name (the entry point) are always there."""
     namespace = {}
     for name, value in vars(solution).items():
-        if name.startswith("__") or (name != entry_point and _reserved(name, value)):
+        if name.startswith("__") or (name not in asked and _reserved(name, value)):
             continue
         namespace[name] = value
     return namespace
 
 
 def _reserved(name: str, value) -> bool:
-    if hasattr(builtins, name):
+    if hasattr(builtins, name) or name.startswith("pytest"):
         return True
     if name in sys.stdlib_module_names:
         return sys.modules.get(name) is not value  # only the judge's own import of it
@@ -109,7 +110,7 @@ def run_assert(spec: dict, solution, recorder: Recorder) -> None:
             return
         recorder.add(name, "passed" if ok else "failed")
 
-    namespace = test_namespace(solution, spec.get("entry_point"))
+    namespace = test_namespace(solution, {spec.get("entry_point")})
     namespace.update(__name__="__main__", __vf_assert__=check)
     tree = _RecordAsserts().visit(ast.parse(spec["code"], "tests.py"))
     ast.fix_missing_locations(tree)
@@ -145,13 +146,36 @@ def run_call(spec: dict, solution, recorder: Recorder) -> list:
     return results
 
 
+def pytest_module(solution, code: str) -> types.ModuleType:
+    """The module a pytest test module imports as `solution`: the names `test_namespace`
+    gives, less those the test module binds itself, so `from solution import *` cannot replace
+    the `isclose` it imported from `math`."""
+    tree = ast.parse(code)
+    asked, bound = set(), set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "solution":
+            asked.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    names = {k: v for k, v in test_namespace(solution, asked).items() if k not in bound - asked}
+    module = types.ModuleType("solution")
+    vars(module).update(names)
+    module.__all__ = sorted(names)
+    return module
+
+
 def run_pytest(spec: dict, solution, recorder: Recorder) -> None:
     try:
         import pytest  # in the sandbox image; a process sandbox needs it in its python3
     except ImportError:
         recorder.add("pytest", "sandbox_error", "pytest is not installed in the sandbox")
         return
-    sys.modules["solution"] = solution
+    sys.modules["solution"] = pytest_module(solution, spec["code"])
     path = os.path.join(WORKDIR, "test_solution.py")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(spec["code"])

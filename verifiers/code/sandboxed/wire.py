@@ -282,12 +282,14 @@ def _named_tuple(data: dict, handle, depth: int):
     name, fields = data.get("name"), data.get("fields")
     if type(name) is not str or type(fields) is not list or not all(type(f) is str for f in fields):
         raise WireError("a named tuple needs a name and field names")
+    items = _items(data.get("v"), handle, depth)
+    if any(hasattr(tuple, f) and callable(v) for f, v in zip(fields, items, strict=True)):
+        return tuple(items)  # a callable as `count` or `index` would answer the tuple's methods
     key = (name, tuple(fields))
     if key not in _NAMED_TUPLES:
         if len(_NAMED_TUPLES) > 1000:
             raise WireError("too many kinds of named tuple")
         _NAMED_TUPLES[key] = collections.namedtuple(name, fields)  # checks the names
-    items = _items(data.get("v"), handle, depth)
     return _NAMED_TUPLES[key](*items)
 
 
