@@ -47,17 +47,23 @@ sandbox's users and imported from memory; the script may be one of them.
 
 from __future__ import annotations
 
-import ast  # noqa: F401  (preloaded for warm runs: the test harness imports them)
+import ast  # noqa: F401  (preloaded for warm runs: the judge and solver import them)
 import collections  # noqa: F401
 import contextlib
+import copy  # noqa: F401
 import ctypes
+import dataclasses  # noqa: F401
 import datetime  # noqa: F401
 import decimal  # noqa: F401
 import fcntl
 import fractions  # noqa: F401
 import hashlib
+import importlib.util
+import inspect  # noqa: F401
 import io
 import json
+import linecache
+import math  # noqa: F401
 import os
 import random
 import resource
@@ -70,6 +76,7 @@ import tempfile
 import time
 import traceback
 import types
+import typing  # noqa: F401
 
 WORK_ROOT = os.environ.get("SANDBOX_WORK_ROOT", "/work")
 SCRATCH_DIRS = tuple(
@@ -210,8 +217,6 @@ def _run_warm(request: dict, modules: dict) -> int:
     `linecache` knows their lines (tracebacks, `inspect.getsource`). A script that is not one of
     them is compiled here, under the party's own user and limits.
     """
-    import linecache
-
     workdir, script = request["workdir"], request["argv"][-1]
     os.environ.clear()
     os.environ.update(request["env"])
@@ -267,8 +272,6 @@ class _Precompiled:
     def find_spec(self, name: str, path=None, target=None):
         if name not in self._modules:
             return None
-        import importlib.util
-
         return importlib.util.spec_from_loader(name, self, origin=self._modules[name][0])
 
     def create_module(self, spec):

@@ -92,6 +92,25 @@ def test_namespace(solution, asked: set) -> dict:
     return namespace
 
 
+def asked_names(spec: dict, solution) -> set:
+    """The names the tests ask of the solution even where they hide a built-in: the entry
+    point; without one, the solution's functions the tests call, when every one of them has a
+    built-in's name (MBPP's `sum`). A test that calls `mean` and `abs` asks only for `mean`."""
+    if spec.get("entry_point"):
+        return {spec["entry_point"]}
+    defined = vars(solution)
+    called = {
+        node.func.id
+        for node in ast.walk(ast.parse(spec["code"]))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in defined
+    }
+    if any(not _reserved(name, defined[name]) for name in called):
+        return set()
+    return called
+
+
 def _reserved(name: str, value) -> bool:
     if hasattr(builtins, name) or name.startswith("pytest"):
         return True
@@ -110,7 +129,7 @@ def run_assert(spec: dict, solution, recorder: Recorder) -> None:
             return
         recorder.add(name, "passed" if ok else "failed")
 
-    namespace = test_namespace(solution, {spec.get("entry_point")})
+    namespace = test_namespace(solution, asked_names(spec, solution))
     namespace.update(__name__="__main__", __vf_assert__=check)
     tree = _RecordAsserts().visit(ast.parse(spec["code"], "tests.py"))
     ast.fix_missing_locations(tree)
