@@ -100,8 +100,9 @@ class CodeVerifier(Verifier):
         spec: dict[str, Any] = {"format": tests.format}
         if isinstance(tests, AssertTests | PytestTests):
             spec["code"] = tests.code
-        if isinstance(tests, CallTests):  # the expected values never enter the sandbox
+        if isinstance(tests, AssertTests | CallTests):
             spec["entry_point"] = tests.entry_point
+        if isinstance(tests, CallTests):  # the expected values never enter the sandbox
             spec["cases"] = [{"args": c.args, "kwargs": c.kwargs} for c in tests.cases]
         nonce = secrets.token_hex(16)
         job = judged_job(program, spec, nonce, **_limits(tests))

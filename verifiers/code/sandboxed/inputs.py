@@ -4,6 +4,9 @@ Shipped into the sandbox next to `differential.py` (stdlib, and Hypothesis where
 python3 >= 3.9). An argument's shape is read from the values the given tests pass it, or from its
 type hint: its kind, and how big, long and what alphabet its values are. Edge values and random
 draws keep to that scale, so a function written for small inputs is not judged on huge ones.
+Far values (integers past 2**53, huge floats, strings and lists of thousands of items, numbers
+in text past the scale) are the exception: each is first tried on the reference in a forked
+child that is killed when its time is up, and only those the reference answers at once are kept.
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ import contextlib
 import copy
 import inspect
 import math
+import os
 import random
+import re
+import select
 import signal
+import sys
 import time
 import typing
 
@@ -46,28 +53,44 @@ def timed_call(function, args: tuple, kwargs: dict, limit_s: float):
     return value, time.perf_counter() - start
 
 
+EDGE_SEEDS = 3
+"""The tests' calls whose arguments are varied one at a time: the first, the largest, the last."""
+LONG = 5000
+"""The length of the long strings and lists: past a recursion per item, pair or triple."""
+PROBE_CALL_S = 0.025
+PROBE_TOTAL_S = 0.3
+"""A far value is kept if the reference answers it within PROBE_CALL_S; all of them are tried
+within PROBE_TOTAL_S."""
+
+
 def build_inputs(
     function, seeds: list, model_draws: list, spec: dict, deadline: float, constants: list
 ) -> list:
     """The calls to try, in order: edge values (the reference's own constants among them),
-    mutations, Hypothesis draws, the model's draws.
+    mutations, the far values the reference answers at once (edge values too), Hypothesis
+    draws, the model's draws.
 
     Each is (origin, args, kwargs); repeats are dropped and at most `max_inputs` kept.
     """
     parameters = parameters_of(function)
     shapes = argument_shapes(function, parameters, seeds)
     inputs = Inputs(spec["max_inputs"])
-    base = seeds[0] if seeds else plain_call(shapes)
-    if base is not None:
-        args, kwargs = base
+    plain = plain_call(shapes)
+    bases = edge_bases(seeds) or ([plain] if plain is not None else [])
+    no_floats = int_hinted(function, parameters)
+    for number, (args, kwargs) in enumerate(bases):
+        if number and len(inputs.calls) >= spec["max_inputs"] // 2:
+            break  # the other seeds' edges leave room for mutations and draws
         for position, shape in enumerate(shapes[: len(args)]):
             if shape is None:
                 continue
-            values = edge_values(shape, args[position]) + near_constants(shape, constants)
+            sample = args[position]
+            values = edge_values(shape, sample, floats=position not in no_floats)
+            values += near_constants(shape, constants) + text_numbers(sample, constants)
             for value in values:
                 inputs.add("edge", (*args[:position], value, *args[position + 1 :]), kwargs)
     rng = random.Random(0)
-    pool = list(seeds) or ([base] if base else [])
+    pool = list(seeds) or ([plain] if plain else [])
     for _ in range(spec["mutations"]):
         args, kwargs = rng.choice(pool) if pool else ((), {})
         if not args:
@@ -78,6 +101,17 @@ def build_inputs(
             args[at] = mutate(args[at], rng, shapes[at] if at < len(shapes) else None)
         if inputs.add("mutation", tuple(args), kwargs):
             pool.append((tuple(args), kwargs))
+    if bases:  # after the small inputs, so that a counterexample is short when it can be
+        args, kwargs = bases[0]
+        far, groups = [], []
+        for position, shape in enumerate(shapes[: len(args)]):
+            for value in far_values(shape, args[position]) if shape is not None else []:
+                far.append(((*args[:position], value, *args[position + 1 :]), kwargs))
+                groups.append((position, hasattr(value, "__len__") and len(value) >= LONG))
+        answered = probe(function, far, groups, PROBE_CALL_S, PROBE_TOTAL_S)
+        for index, (far_args, far_kwargs) in enumerate(far):
+            if answered[index]:
+                inputs.add("edge", far_args, far_kwargs)
     if shapes and all(s is not None for s in shapes) and has_hypothesis():
         from hypothesis import strategies as st
 
@@ -88,6 +122,107 @@ def build_inputs(
     for example in model_draws:
         inputs.add("model strategy", *as_call(example))
     return inputs.calls
+
+
+def edge_bases(seeds: list) -> list:
+    """The seeds whose arguments edge values replace: the first, the largest, the last."""
+    if not seeds:
+        return []
+    chosen = [seeds[0], max(seeds, key=lambda seed: len(repr(seed))), seeds[-1]]
+    bases, seen = [], set()
+    for seed in chosen:
+        if repr(seed) not in seen:
+            seen.add(repr(seed))
+            bases.append(seed)
+    return bases[:EDGE_SEEDS]
+
+
+def int_hinted(function, parameters: list) -> set:
+    """The positions whose type hint says int (or a container of ints): no floats there."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:
+        return set()
+    return {
+        position
+        for position, parameter in enumerate(parameters)
+        if parameter.name in hints and "int" in repr(hints[parameter.name])
+    }
+
+
+def probe(function, calls: list, groups: list, call_s: float, total_s: float) -> list:
+    """Which of `calls` (args, kwargs) the function answers within `call_s` each, within
+    `total_s` in all; once a call of a group runs past its time, the rest of that group is not
+    tried. They run in a forked child, which is killed when a call does not answer in time
+    (stuck in C code, as `10 ** n` with a huge n is, where no alarm reaches it); the calls after
+    it go on in a new child. A call that raises is not answered."""
+    answered = [False] * len(calls)
+    if not hasattr(os, "fork"):
+        return answered
+    end = time.monotonic() + total_s
+    given_up: set = set()
+    start = 0
+    while start < len(calls) and time.monotonic() < end:
+        stuck = _probe_from(function, calls, groups, start, given_up, call_s, end, answered)
+        if stuck < len(calls):
+            given_up.add(groups[stuck])
+        start = stuck + 1
+    return answered
+
+
+def _probe_from(
+    function, calls: list, groups: list, start: int, given_up: set, call_s, end, answered
+) -> int:
+    """Try calls[start:] in a child, one answer byte each; the index of the first call left
+    without an answer (the child is killed there), or len(calls)."""
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return len(calls)
+    if pid == 0:  # the child: its output goes nowhere, its answers down the pipe
+        try:
+            os.close(read_end)
+            if hasattr(sys, "set_int_max_str_digits"):  # the limit a candidate's process has
+                sys.set_int_max_str_digits(sys.int_info.default_max_str_digits)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            for index in range(start, len(calls)):
+                answer = b"0"
+                if groups[index] not in given_up:
+                    args, kwargs = calls[index]
+                    try:
+                        timed_call(function, args, kwargs, call_s)
+                        answer = b"1"
+                    except OverTime:
+                        given_up.add(groups[index])
+                    except BaseException:
+                        pass
+                os.write(write_end, answer)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    index = start
+    try:
+        while index < len(calls):
+            wait = min(end - time.monotonic(), call_s + 0.02)
+            if wait <= 0 or not select.select([read_end], [], [], wait)[0]:
+                break
+            chunk = os.read(read_end, 4096)
+            if not chunk:  # the child died on this call
+                break
+            for byte in chunk:
+                answered[index] = byte == ord("1")
+                index += 1
+    finally:
+        if index < len(calls):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        os.close(read_end)
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
+    return index
 
 
 class Inputs:
@@ -254,8 +389,20 @@ def shape_of_hint(hint) -> Shape | None:
 # --- edge values and mutations --------------------------------------------------------------------
 
 
-def edge_values(shape: Shape, sample) -> list:
-    """The values a careless solution gets wrong, of this argument's kind."""
+BIG_INTS = [3**35, 2**63 - 1, 10**16 - 1, 2**53 + 1, -(2**53 + 1)]
+"""Integers a float cannot hold (2**53 + 1 becomes 2**53): powers, int64's end, nines."""
+BIG_FLOATS = [1e16, -1e16, 4503599627370497.5]
+FINE_FLOATS = [0.49999999999999994, -0.49999999999999994, 1.0000000000000002, 0.1, 1e-07]
+"""Floats at the precision's edge: just below a half, one ulp above 1, not a binary fraction."""
+NUMBER_TEXTS = ["0", "-0", "0.5", "-0.5", "1.5", "2.5", "-2.5", "0.49999999999999994", "1e3"]
+OTHER_TEXTS = ["é", "É", "Straße", "İ", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+"""Non-ASCII letters (whose case maps are not one to one) and every letter once."""
+DIGITS = re.compile(r"\d+")
+
+
+def edge_values(shape: Shape, sample, floats: bool = True) -> list:
+    """The values a careless solution gets wrong, of this argument's kind (`floats`: a float
+    may stand among the integers of a list)."""
     kind = shape.kind
     if kind == "union":
         return [v for option in shape.fields for v in edge_values(option, None)]
@@ -263,13 +410,15 @@ def edge_values(shape: Shape, sample) -> list:
         big = int(min(shape.magnitude, 10**9))
         return [0, 1, -1, 2, -2, 3, 10, -10, 100, big, -big]
     if kind == "float":
-        return [0.0, 1.0, -1.0, 0.5, -0.5, 1e-9, 2.5, -2.5, 100.0, float(shape.magnitude)]
+        values = [0.0, 1.0, -1.0, 0.5, -0.5, 1e-9, 2.5, -2.5, 100.0, float(shape.magnitude)]
+        return values + FINE_FLOATS
     if kind == "bool":
         return [False, True]
     if kind == "none":
         return [None]
     if kind == "str":
         values = ["", " ", "a", "A", "aA", "aa", "a a", "  a  ", "a\tb", "abc", "ABC", "1"]
+        values += OTHER_TEXTS
         if isinstance(sample, str) and sample:
             values += [
                 sample.upper(),
@@ -299,6 +448,11 @@ def edge_values(shape: Shape, sample) -> list:
                 values.append(sorted(listed))
             if all(kind_of(v) in ("int", "float") for v in listed):
                 values += [[-v for v in listed], [*listed, 0], [0, *listed]]
+                if len(listed) > 1:  # sums of zero: a triple, the whole list
+                    values.append([listed[0], listed[1], -(listed[0] + listed[1])])
+                    values.append([*listed[:-1], -sum(listed[:-1])])
+                if floats and all(kind_of(v) == "int" for v in listed):
+                    values.append([*listed[:-1], listed[-1] + 0.5])
             if all(isinstance(v, str) for v in listed):
                 values += [[v.upper() for v in listed], [v + " " for v in listed]]
         convert = {"list": list, "tuple": tuple, "set": set}[kind]
@@ -324,6 +478,63 @@ def near_constants(shape: Shape, constants: list) -> list:
         return [float(c) for c in numbers]
     if shape.kind == "list" and shape.items is not None:
         return [[v] for v in near_constants(shape.items, constants)]
+    return []
+
+
+def text_numbers(sample, constants: list) -> list:
+    """Numbers written in a text argument, changed: the text of numbers at the edge of a float
+    when the whole text is a number; else each of its first digit runs one up, one down, or
+    one of the reference's integer constants, and all of them 0."""
+    if not isinstance(sample, str):
+        return []
+    values = []
+    with contextlib.suppress(ValueError):
+        float(sample)
+        values += NUMBER_TEXTS
+    runs = list(DIGITS.finditer(sample))[:3]
+    if not runs:
+        return values
+    numbers = [c for c in constants if kind_of(c) == "int" and 0 <= c < 10**6]
+    for run in runs:
+        width = len(run.group())
+        value = int(run.group())
+        for number in [value + 1, value - 1, *numbers]:
+            if number >= 0:
+                text = str(number).zfill(width)
+                values.append(sample[: run.start()] + text + sample[run.end() :])
+    values.append(DIGITS.sub("0", sample))
+    return values
+
+
+def far_values(shape: Shape, sample) -> list:
+    """Values past the argument's scale, to be tried on the reference first (`probe`): integers
+    past 2**53, huge floats, long strings and lists (past a recursion per item), numbers in
+    text near a ratio of 1 and past 2**53."""
+    kind = shape.kind
+    if kind == "int" and shape.magnitude < 2**53:
+        return list(BIG_INTS)
+    if kind == "float" and shape.magnitude < 1e15:
+        return list(BIG_FLOATS)
+    if kind == "str" and isinstance(sample, str):
+        unit = sample or "a"
+        values = [unit * -(-LONG // len(unit)), unit[:1] * LONG]
+        # no text of more than 4000 digits in a row: past 4300, int() refuses it (Python 3.11)
+        values = [v for v in values if max(map(len, DIGITS.findall(v)), default=0) <= 4000]
+        count = len(DIGITS.findall(sample))
+        if count:
+            near = iter(["10000001", "10000000"] * count)
+            values.append(DIGITS.sub(lambda run: next(near), sample))
+            values.append(DIGITS.sub(str(2**53 + 1), sample, count=1))
+        return values
+    if kind == "list" and isinstance(sample, list):
+        unit = sample or [_fresh_item(shape)]
+        values = [unit * -(-LONG // len(unit)), unit[:1] * LONG]
+        items = shape.items.kind if shape.items is not None else None
+        if items == "int":
+            values += [[big] for big in BIG_INTS]
+        elif items == "float":
+            values += [[big] for big in BIG_FLOATS]
+        return values
     return []
 
 
