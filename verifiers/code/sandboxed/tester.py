@@ -94,21 +94,19 @@ def test_namespace(solution, asked: set) -> dict:
 
 def asked_names(spec: dict, solution) -> set:
     """The names the tests ask of the solution even where they hide a built-in: the entry
-    point; without one, the solution's functions the tests call, when every one of them has a
-    built-in's name (MBPP's `sum`). A test that calls `mean` and `abs` asks only for `mean`."""
+    point; without one, the solution's names the tests use, when every one of them has a
+    built-in's name (MBPP's `sum`). Tests that use `mean` and `abs` ask only for `mean`."""
     if spec.get("entry_point"):
         return {spec["entry_point"]}
     defined = vars(solution)
-    called = {
-        node.func.id
+    used = {
+        node.id
         for node in ast.walk(ast.parse(spec["code"]))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in defined
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in defined
     }
-    if any(not _reserved(name, defined[name]) for name in called):
+    if any(not _reserved(name, defined[name]) for name in used):
         return set()
-    return called
+    return used
 
 
 def _reserved(name: str, value) -> bool:
