@@ -64,11 +64,12 @@ HIDDEN = ("/home", "/root", "/srv", "/mnt", "/media", "/opt", "/work", "/run/use
 """Where this machine's users keep their files: empty in the sandbox's mount namespace."""
 _HIDE = """
 set -e
+supervisor=$(cat "$1")  # the project may live under a directory about to be hidden
 for dir in /tmp /var/tmp /dev/shm; do
     if [ -d "$dir" ]; then mount -t tmpfs -o mode=1777,size=1g vf-scratch "$dir"; fi
 done
 mkdir -m 0755 /tmp/.vf
-cp "$1" /tmp/.vf/supervisor.py
+printf '%s\\n' "$supervisor" > /tmp/.vf/supervisor.py
 shift
 for dir in $VF_HIDDEN; do
     if [ -d "$dir" ]; then mount -t tmpfs -o mode=0755,size=1m vf-hidden "$dir"; fi
