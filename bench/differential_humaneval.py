@@ -5,7 +5,11 @@ Every candidate is judged by `factory verify` (Docker sandbox, 2 workers) with t
 - the 164 canonical solutions, which must all be accepted;
 - `bench/humaneval_planted.jsonl`: our own wrong solutions that pass the original tests (edge
   cases the tests miss, overfitting to the tests' inputs), which should be rejected; the same
-  set with `--no-differential` shows what the tests alone let through.
+  set with `--no-differential` shows what the tests alone let through. Each row has the task, the
+  solution, its flaw and a witness: an input on which it differs from the canonical solution.
+
+HumanEval is read from `$FACTORY_BENCHMARKS` when it holds `HumanEval.jsonl.gz`, else from
+`../shared/benchmarks`.
 
     .venv/bin/python bench/differential_humaneval.py [--workers 2]
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +28,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+CONFIGURED = Path(os.environ.get("FACTORY_BENCHMARKS") or SHARED).expanduser()
+BENCHMARKS = CONFIGURED if (CONFIGURED / "HumanEval.jsonl.gz").exists() else SHARED
 PLANTED = Path(__file__).with_name("humaneval_planted.jsonl")
 FACTORY = Path(sys.executable).parent / "factory"
 
@@ -108,12 +115,13 @@ def main() -> None:
         for v, ok in zip(judged, passing, strict=True)
         if ok and not v["accepted"]
     )
+    times = [v["elapsed_s"] for v in judged]
     print(
         f"planted: {len(planted)} wrong solutions over "
         f"{len({p['id'].split('/planted')[0] for p in planted})} tasks; the original tests "
         f"accept {sum(passing)}; differential testing rejects {sum(caught)} of those "
         f"= {sum(caught) / max(1, len(caught)):.1%}; first counterexample by origin: "
-        f"{dict(origins)}"
+        f"{dict(origins)}; verdict time: median {statistics.median(times):.2f} s"
     )
     for verdict, ok in zip(judged, passing, strict=True):
         if ok and verdict["accepted"]:

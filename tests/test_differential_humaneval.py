@@ -1,6 +1,6 @@
-"""The issue's bar on HumanEval: every canonical solution accepted by differential testing
-against itself, and >= 90% of our planted wrong solutions that pass the original tests rejected
-(`bench/differential_humaneval.py` builds the candidates and prints the same numbers)."""
+"""The bar on HumanEval: every canonical solution accepted by differential testing against
+itself, and >= 95% of our planted wrong solutions (all of which pass the original tests)
+rejected (`bench/differential_humaneval.py` builds the candidates and prints the same numbers)."""
 
 from __future__ import annotations
 
@@ -40,13 +40,13 @@ def test_all_164_canonical_solutions_are_accepted() -> None:
 
 def test_planted_wrong_solutions_that_pass_the_tests_are_rejected() -> None:
     planted = planted_candidates()
-    assert len(planted) >= 80
+    assert len(planted) >= 130
     tests_only, _ = verify(planted, 2, "--no-differential")
     assert all(v["accepted"] for v in tests_only), "each planted solution passes the tests"
     judged, _ = verify(planted, workers=2)
     rejected = sum(not v["accepted"] for v in judged)
-    assert rejected / len(planted) >= 0.9, f"{rejected} of {len(planted)} rejected"
+    assert rejected / len(planted) >= 0.95, f"{rejected} of {len(planted)} rejected"
     for verdict in judged:
         if not verdict["accepted"]:
             (check,) = [d for d in verdict["details"] if d["test"] == "differential"]
-            assert check["counterexample"]["input"] in verdict["reason"]
+            assert check["counterexample"]["input"][:150] in verdict["reason"]  # the reason is cut

@@ -173,8 +173,9 @@ def probe(function, calls: list, groups: list, call_s: float, total_s: float) ->
 def _probe_from(
     function, calls: list, groups: list, start: int, given_up: set, call_s, end, answered
 ) -> int:
-    """Try calls[start:] in a child, one answer byte each; the index of the first call left
-    without an answer (the child is killed there), or len(calls)."""
+    """Try calls[start:] in a child, one answer byte each (1 answered, 0 raised or skipped, t
+    past its time); the index of the first call left without an answer (the child is killed
+    there), or len(calls)."""
     try:
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -197,6 +198,7 @@ def _probe_from(
                         answer = b"1"
                     except OverTime:
                         given_up.add(groups[index])
+                        answer = b"t"
                     except BaseException:
                         pass
                 os.write(write_end, answer)
@@ -214,6 +216,8 @@ def _probe_from(
                 break
             for byte in chunk:
                 answered[index] = byte == ord("1")
+                if byte == ord("t"):  # past its time: the next child skips the group too
+                    given_up.add(groups[index])
                 index += 1
     finally:
         if index < len(calls):
