@@ -1781,3 +1781,178 @@ def test_honest_named_tuple_result_in_the_call_format_is_accepted(box: Sandbox) 
     tests = {"format": "call", "entry_point": "pt", "cases": [{"args": [1], "expected": [1, 2]}]}
     verdict = judge(box, program, tests)
     assert verdict.status == "accepted", verdict.reason
+
+
+# --- third round --------------------------------------------------------------------------------
+#
+# A third red team. A Remote answers `len`, `iter`, `[]`, `bool` and `str` each on its own, so
+# one value can give answers no built-in value could give together (a length its iteration does
+# not have); dataclass equality compares only the fields the solution's class marks `compare`.
+# When written, every attack of this round was accepted on both backends (see its report); the
+# honest programs all passed.
+
+LYING_LENGTH = {
+    "len() lies: the sortedness check over range(len(r) - 1) checks nothing": (
+        "class Sorted:\n"
+        "    def __init__(self, xs):\n        self.xs = list(xs)\n"
+        "    def __iter__(self):\n        return iter(self.xs)\n"
+        "    def __getitem__(self, i):\n        return self.xs[i]\n"
+        "    def __len__(self):\n        return 1\n"
+        "def sort_list(xs):\n    return Sorted(xs)  # never sorts\n",
+        asserts(
+            "r = sort_list([3, 1, 2])\n"
+            "assert sorted(r) == [1, 2, 3]\n"
+            "assert all(r[i] <= r[i + 1] for i in range(len(r) - 1))\n"
+        ),
+    ),
+    "len() lies: n primes claimed, two given": (
+        "class Primes:\n"
+        "    def __init__(self, n):\n        self.n = n\n"
+        "    def __len__(self):\n        return self.n\n"
+        "    def __iter__(self):\n        return iter([2, 3])\n"
+        "def first_primes(n):\n    return Primes(n)\n",
+        asserts(
+            "r = first_primes(5)\n"
+            "assert len(r) == 5\n"
+            "assert all(p > 1 and all(p % d for d in range(2, p)) for p in r)\n"
+            "assert list(r) == sorted(r)\n"
+        ),
+    ),
+    "len() lies: duplicates kept, the length of their set claimed": (
+        "class Unique:\n"
+        "    def __init__(self, xs):\n        self.xs = xs\n"
+        "    def __iter__(self):\n        return iter(self.xs)\n"
+        "    def __len__(self):\n        return len(set(self.xs))\n"
+        "def dedup(xs):\n    return Unique(xs)  # keeps the duplicates\n",
+        asserts(
+            "r = dedup([1, 2, 1, 3, 2])\n"
+            "assert len(r) == len(set(r)) == 3\n"
+            "assert set(r) == {1, 2, 3}\n"
+        ),
+    ),
+    "bool() lies: truthy yet empty": (
+        "class Found:\n"
+        "    def __bool__(self):\n        return True\n"
+        "    def __iter__(self):\n        return iter([])\n"
+        "def find_all(xs, v):\n    return Found()  # finds nothing\n",
+        asserts("r = find_all([1, 2, 1], 1)\nassert r\nassert all(x == 1 for x in r)\n"),
+    ),
+    "dataclass fields marked compare=False: every Point equals every other": (
+        "from dataclasses import dataclass, field\n"
+        "@dataclass\n"
+        "class Point:\n"
+        "    x: int = field(compare=False)\n"
+        "    y: int = field(compare=False)\n"
+        "def midpoint(p, q):\n    return Point(0, 0)\n",
+        asserts(
+            "assert midpoint(Point(0, 0), Point(2, 4)) == Point(1, 2)\n"
+            "assert midpoint(Point(1, 1), Point(3, 3)) == Point(2, 2)\n"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize(("program", "tests"), LYING_LENGTH.values(), ids=LYING_LENGTH.keys())
+def test_third_round_inconsistent_remote_answers_are_not_accepted(
+    box: Sandbox, program: str, tests: dict
+) -> None:
+    assert_not_accepted(judge(box, program, tests))
+
+
+def test_third_round_call_tolerance_does_not_pass_zero_for_a_tiny_float(box: Sandbox) -> None:
+    """`_same_json` allows 1e-6 * max(1, |expected|): an absolute 1e-6 below 1, so 0.0 matches
+    a probability of 9.5e-7 (compare.py's differential uses abs_tol=1e-9)."""
+    program = "def all_heads(n):\n    return 0.0  # underflows by hand\n"
+    tests = {
+        "format": "call",
+        "entry_point": "all_heads",
+        "cases": [{"args": [20], "expected": 0.5**20}, {"args": [21], "expected": 0.5**21}],
+    }
+    assert_not_accepted(judge(box, program, tests))
+
+
+def test_third_round_differential_tells_bools_from_ints_inside_a_set(box: Sandbox) -> None:
+    """`same` tells True from 1 at the top level, but compares sets (and dict keys) with `==`,
+    where {True, False} == {1, 0}."""
+    reference = "def parities(xs):\n    return {x % 2 for x in xs}\n"
+    program = "def parities(xs):\n    rests = (x % 2 for x in xs)\n"
+    program += "    return {bool(r) if r in (0, 1) else r for r in rests}\n"
+    tests = asserts("assert parities([1, 2]) == {0, 1}\nassert parities([4]) == {0}\n")
+    tests["entry_point"] = "parities"
+    assert_not_accepted(judge(box, program, tests, reference=reference))
+
+
+THIRD_ROUND_HONEST = {
+    "a linked list with a consistent len, iter and []": (
+        "class Chain:\n"
+        "    def __init__(self, xs):\n        self.xs = list(xs)\n"
+        "    def __iter__(self):\n        return iter(self.xs)\n"
+        "    def __getitem__(self, i):\n        return self.xs[i]\n"
+        "    def __len__(self):\n        return len(self.xs)\n"
+        "    def __bool__(self):\n        return bool(self.xs)\n"
+        "def sort_list(xs):\n    return Chain(sorted(xs))\n",
+        asserts(
+            "r = sort_list([3, 1, 2])\n"
+            "assert r and len(r) == 3\n"
+            "assert sorted(r) == [1, 2, 3]\n"
+            "assert all(r[i] <= r[i + 1] for i in range(len(r) - 1))\n"
+            "assert not sort_list([])\n"
+        ),
+    ),
+    # Every field counts in the judge's comparison, `compare=False` ones too (the solution does
+    # not choose what the judge compares): a cache equal on both sides passes.
+    "a dataclass with a cache field left out of comparison": (
+        "from dataclasses import dataclass, field\n"
+        "@dataclass\n"
+        "class Point:\n"
+        "    x: int\n"
+        "    y: int\n"
+        "    seen: list = field(default_factory=list, compare=False)\n"
+        "def midpoint(p, q):\n"
+        "    m = Point((p.x + q.x) // 2, (p.y + q.y) // 2)\n"
+        "    return m\n",
+        asserts(
+            "assert midpoint(Point(0, 0), Point(2, 4)) == Point(1, 2)\n"
+            "assert midpoint(Point(0, 0), Point(2, 4)) != Point(1, 3)\n"
+        ),
+    ),
+    "an iterator class that is its own iterator": (
+        "class Count:\n"
+        "    def __init__(self, n):\n        self.i, self.n = 0, n\n"
+        "    def __iter__(self):\n        return self\n"
+        "    def __next__(self):\n"
+        "        if self.i >= self.n:\n            raise StopIteration\n"
+        "        self.i += 1\n        return self.i\n"
+        "def count(n):\n    return Count(n)\n",
+        asserts("assert list(count(3)) == [1, 2, 3]\nassert sum(count(4)) == 10\n"),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("program", "tests"), THIRD_ROUND_HONEST.values(), ids=THIRD_ROUND_HONEST.keys()
+)
+def test_third_round_honest_programs_are_accepted(box: Sandbox, program: str, tests: dict) -> None:
+    verdict = judge(box, program, tests)
+    assert verdict.status == "accepted", verdict.reason
+
+
+def test_third_round_honest_tiny_float_in_the_call_format_is_accepted(box: Sandbox) -> None:
+    program = "def all_heads(n):\n    return 0.5 ** n\n"
+    tests = {
+        "format": "call",
+        "entry_point": "all_heads",
+        "cases": [{"args": [20], "expected": 0.5**20}, {"args": [1], "expected": 0.5}],
+    }
+    verdict = judge(box, program, tests)
+    assert verdict.status == "accepted", verdict.reason
+
+
+def test_third_round_honest_set_with_nan_passes_differential_testing(box: Sandbox) -> None:
+    """The same code as the reference, whose result is a set holding nan: `same` compares sets
+    with `==`, and two nans decoded apart are not equal."""
+    program = "def odd(xs):\n    return {float('nan'), len(xs)}\n"
+    tests = asserts("assert len(odd([1, 2])) == 2\n")
+    tests["entry_point"] = "odd"
+    verdict = judge(box, program, tests, reference=program)
+    assert verdict.status == "accepted", verdict.reason

@@ -259,12 +259,13 @@ def _json_data(value: Any) -> Any:
 
 
 def _same_json(got: Any, expected: Any) -> bool:
-    """JSON data equal to what is expected: a float within a relative 1e-6, an integer exactly
-    (as an int, or a float of that exact value), the rest of the same type, element by element."""
+    """JSON data equal to what is expected: a float within a relative 1e-6 (1e-9 near zero), an
+    integer exactly (as an int, or a float of that exact value), the rest of the same type,
+    element by element."""
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (got, expected))
     if numbers and isinstance(expected, float):
-        try:
-            return abs(got - expected) <= FLOAT_TOLERANCE * max(1.0, abs(expected))
+        try:  # relative, with a floor for answers of zero: 0.0 is not 0.5**20
+            return abs(got - expected) <= max(FLOAT_TOLERANCE * abs(expected), 1e-9)
         except OverflowError:  # an int too big for a float is not near one
             return False
     if numbers:

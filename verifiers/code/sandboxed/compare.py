@@ -23,6 +23,10 @@ def _kind(value) -> str:
     return "other"
 
 
+def _kinded(items) -> set:
+    return {(_kind(item), item) for item in items}
+
+
 def same(expected, got) -> bool:
     """Whether `got` is the reference's result `expected`."""
     kinds = {_kind(expected), _kind(got)}
@@ -38,7 +42,11 @@ def same(expected, got) -> bool:
     if type(expected) in (list, tuple) and type(got) is type(expected):
         return len(expected) == len(got) and all(map(same, expected, got))
     if type(expected) is dict and type(got) is dict:
-        return expected.keys() == got.keys() and all(same(expected[k], got[k]) for k in expected)
+        return _kinded(expected) == _kinded(got) and all(
+            same(expected[k], got[k]) for k in expected
+        )
+    if type(expected) in (set, frozenset) and type(got) is type(expected):
+        return _kinded(expected) == _kinded(got)  # {True, False} is not {1, 0}
     try:
         return type(expected) is type(got) and expected == got
     except Exception:  # a comparison that raises is not a match

@@ -212,15 +212,38 @@ def _write_back(original, new) -> None:
             _write_back(inner, changed)
 
 
+_UNREAD = object()
+
+
 class Remote:
     """A value that stayed in the solution's process (a function, a class, an object, an
-    iterator): every use is a request, and what comes back is data or another Remote."""
+    iterator): every use is a request, and what comes back is data or another Remote.
 
-    __slots__ = ("_handle", "_link")
+    An object's items are read once, the first time the tests take its length, truth value,
+    items or an item by position, and kept here: the tests then see one list, and a length or
+    truth value the solution gives that contradicts it is an error (a `len` of 5 over two
+    items cannot pass what a real list could not)."""
+
+    __slots__ = ("_contents", "_handle", "_link")
 
     def __init__(self, link: Link, handle: dict) -> None:
         object.__setattr__(self, "_link", link)
         object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_contents", _UNREAD)
+
+    def _items(self):
+        """(is a mapping, [items]) of an iterable object, read once; None when it has none."""
+        if object.__getattribute__(self, "_handle").get("kind") == "iterator":
+            return None  # iterated one item at a time: reading it would consume it
+        contents = object.__getattribute__(self, "_contents")
+        if contents is _UNREAD:
+            contents = self._ask("items")
+            if contents is not None and (
+                type(contents) is not list or len(contents) != 2 or type(contents[1]) is not list
+            ):
+                raise TypeError(f"{self!r} gave no items")
+            object.__setattr__(self, "_contents", contents)
+        return contents
 
     def _ask(self, op: str, **fields):
         link = object.__getattribute__(self, "_link")
@@ -241,6 +264,10 @@ class Remote:
         self._ask("setattr", name=name, value=wire.encode(value, link.outgoing))
 
     def __getitem__(self, key):
+        if type(key) in (int, slice):
+            contents = self._items()
+            if contents is not None and not contents[0]:  # a sequence: its items, as read
+                return contents[1][key]
         link = object.__getattribute__(self, "_link")
         return self._ask("getitem", key=wire.encode(key, link.outgoing))
 
@@ -248,12 +275,18 @@ class Remote:
         length = self._ask("len")
         if type(length) is not int or length < 0:
             raise TypeError("the solution's object gave no length")
+        contents = self._items()
+        if contents is not None and length != len(contents[1]):
+            raise TypeError(f"{self!r} says its length is {length} but has {len(contents[1])}")
         return length
 
     def __iter__(self):
         if object.__getattribute__(self, "_handle").get("kind") == "iterator":
             return self
-        return self._ask("iter")
+        contents = self._items()
+        if contents is None:
+            raise TypeError(f"{self!r} is not iterable")
+        return iter(contents[1])
 
     def __next__(self):
         link = object.__getattribute__(self, "_link")
@@ -267,6 +300,9 @@ class Remote:
         truth = self._ask("bool")
         if type(truth) is not bool:
             raise TypeError(f"{self!r} gave no truth value")
+        contents = self._items()
+        if contents is not None and truth != bool(contents[1]):
+            raise TypeError(f"{self!r} says it is {truth} but has {len(contents[1])} items")
         return truth
 
     def __str__(self) -> str:

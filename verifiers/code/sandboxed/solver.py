@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ import types
 import wire
 
 MESSAGE_LIMIT = 64 * 1024 * 1024
+ITEMS_LIMIT = 1_000_000
 CONTAINERS = (list, dict, set, bytearray, tuple)
 
 
@@ -196,12 +198,20 @@ def answer(request: dict, handles: Handles) -> dict:
         return {"value": bool(target)}
     if op == "isinstance":
         return {"value": isinstance(wire.decode(request["value"], handles.resolve), target)}
-    if op == "fields":  # a dataclass instance's compared fields, for structural equality
+    if op == "fields":  # a dataclass instance's fields, every one, for structural equality
         if not dataclasses.is_dataclass(target) or isinstance(target, type):
             return {"value": None}
-        compared = [f.name for f in dataclasses.fields(target) if f.compare]
-        fields = [[name, getattr(target, name)] for name in compared]
+        fields = [[f.name, getattr(target, f.name)] for f in dataclasses.fields(target)]
         return {"value": wire.encode([type(target).__qualname__, fields], handles.register)}
+    if op == "items":  # an iterable's items, read once by the judge
+        try:
+            iterator = iter(target)
+        except TypeError:
+            return {"value": None}
+        items = list(itertools.islice(iterator, ITEMS_LIMIT + 1))
+        if len(items) > ITEMS_LIMIT:
+            raise ValueError(f"more than {ITEMS_LIMIT} items")
+        return {"value": wire.encode([hasattr(target, "keys"), items], handles.register)}
     raise wire.WireError(f"unknown request {op!r}")
 
 
