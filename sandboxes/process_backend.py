@@ -97,7 +97,9 @@ def supervisor_command() -> tuple[list[str], dict[str, str]]:
     drop = (
         () if "--user" in prefix else ("setpriv", f"--bounding-set=-all,{SUPERVISOR_CAPABILITIES}")
     )
-    hidden = [*HIDDEN, str(SUPERVISOR.parents[1]), os.path.expanduser("~")]
+    project = str(SUPERVISOR.parents[1])
+    system = project.startswith(("/usr/", "/lib", "/bin", "/etc"))  # installed beside python3's own
+    hidden = [*HIDDEN, os.path.expanduser("~"), *([] if system else [project])]
     command = [*prefix, "sh", "-c", _HIDE, "vf-hide", str(SUPERVISOR), *drop, python, "-u"]
     settings = {
         "SANDBOX_WORK_ROOT": "/tmp/.vf/work",
