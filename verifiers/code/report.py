@@ -7,17 +7,12 @@ from typing import Any
 
 
 class NoReport(Exception):
-    """No report to trust: none was written (the program ended the run early), or, when
-    `forged`, more than one (the program wrote one of its own)."""
-
-    def __init__(self, forged: bool) -> None:
-        super().__init__("more than one report" if forged else "no report")
-        self.forged = forged
+    """No single report line to trust: none was written (the run ended early), or several."""
 
 
-def nonce_report(stdout: str, nonce: str) -> dict[str, Any]:
-    """The JSON report of the one stdout line that starts with `nonce`; NoReport otherwise."""
-    lines = [line for line in stdout.splitlines() if line.startswith(nonce + " ")]
+def nonce_report(text: str, nonce: str) -> dict[str, Any]:
+    """The JSON report of the one line of `text` that starts with `nonce`; NoReport otherwise."""
+    lines = [line for line in text.splitlines() if line.startswith(nonce + " ")]
     if len(lines) != 1:
-        raise NoReport(forged=bool(lines))
+        raise NoReport(f"{len(lines)} report lines")
     return json.loads(lines[0][len(nonce) + 1 :])
