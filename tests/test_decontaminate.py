@@ -49,7 +49,9 @@ RULES = {"ngram", "code", "statement", "ngram_numbers", "code_numbers"}
 @pytest.fixture(scope="module")
 def code_benchmarks() -> list[BenchmarkItem]:
     if not HUMANEVAL.is_file() or not MBPP.is_file():
-        pytest.fail(f"{HUMANEVAL.parent} must hold HumanEval and MBPP (the shared benchmarks)")
+        raise FileNotFoundError(
+            2, "HumanEval and MBPP (the shared benchmarks) are missing", HUMANEVAL
+        )
     return load_benchmarks([HUMANEVAL, MBPP])
 
 
