@@ -118,10 +118,11 @@ def _pairs(kwargs: dict, register) -> list:
     return [[wire.encode(k), wire.encode(v, register)] for k, v in kwargs.items()]
 
 
-def builtin_base_name(error: BaseException) -> str:
-    for kind in type(error).__mro__:
-        if getattr(builtins, kind.__name__, None) is kind:
-            return kind.__name__
+def builtin_base_name(kind: type) -> str:
+    """The nearest built-in class of an exception class, by name."""
+    for base in kind.__mro__:
+        if getattr(builtins, base.__name__, None) is base:
+            return base.__name__
     return "Exception"
 
 
@@ -133,7 +134,7 @@ def raised(error: BaseException) -> dict:
     return {
         "raised": {
             "type": type(error).__name__,
-            "base": builtin_base_name(error),
+            "base": builtin_base_name(type(error)),
             "message": message,
         }
     }
@@ -149,11 +150,7 @@ def manifest(module: types.ModuleType, handles: Handles) -> dict:
         if isinstance(value, types.ModuleType):
             names[name] = {"kind": "module", "module": value.__name__}
         elif isinstance(value, type) and issubclass(value, BaseException):
-            base = next(
-                (k.__name__ for k in value.__mro__ if getattr(builtins, k.__name__, None) is k),
-                "Exception",
-            )
-            names[name] = {"kind": "exception", "base": base}
+            names[name] = {"kind": "exception", "base": builtin_base_name(value)}
         else:
             try:
                 names[name] = {"kind": "value", "value": wire.encode(value, handles.register)}
