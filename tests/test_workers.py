@@ -103,3 +103,52 @@ def test_a_slow_head_that_fills_the_window_does_not_stall_the_pool() -> None:
     runner.start()
     runner.join(timeout=30)
     assert done == items
+
+
+def test_forked_workers_end_when_their_parent_is_killed(tmp_path) -> None:
+    """Each worker must see EOF once the parent is gone: a forked worker holds no copy of the
+    parent's end of its own pipe or of the other workers' pipes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    pids = tmp_path / "pids"
+    script = (
+        "import os, sys\n"
+        "import pool_handlers\n"
+        "from factory.workers import OrderedPool\n"
+        "pool = OrderedPool(pool_handlers.sleepy, workers=2, on_failure=repr)\n"
+        "for done, _ in enumerate(pool.map([200] * 1000)):\n"
+        "    if done == 4:\n"
+        f"        open({str(pids)!r}, 'w').write(' '.join(\n"
+        "            str(w.process.pid) for w in pool._workers))\n"
+    )
+    plugins = Path(__file__).parent / "plugins"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": f"{plugins}{os.pathsep}{os.getcwd()}"},
+    )
+    deadline = time.monotonic() + 30
+    while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(pid) for pid in pids.read_text().split()]
+    assert len(workers) == 2
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in workers if _running(pid)]
+    assert not alive, f"workers {alive} outlived their killed parent"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
