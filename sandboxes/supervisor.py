@@ -26,10 +26,12 @@ signals and files. The program's fds are 0-2 (stdin, stdout, stderr) and, with a
 the judge sends) and 4 (what it answers); the judge's are the same, the other way round. The
 program's stdout and stderr never reach the report.
 
-A clean zygote. Every untrusted program is forked from a zygote that this supervisor forks at
-start, before it reads any job, so no program is a copy of a process that ever held a job's
-secrets (a judge's files, a nonce) in its memory. The zygote double-forks, so the program is
-re-parented to this supervisor (init, or a child subreaper) which waits for it.
+A clean zygote. Every party is forked from a zygote that this supervisor forks at start,
+before it reads any job, so no program is a copy of a process that ever held a job's secrets
+(a judge's files, a nonce) in its memory. The zygote waits for its children and tells this
+supervisor each one's exit code; this supervisor never forks during a run (a fork would make
+every page it writes afterwards a copy), and orphans come back to it (init, or a child
+subreaper) to be waited for.
 
 A program runs in a new session (process group) in a fresh, empty work directory, with rlimits
 on address space, CPU time, file size, processes and core dumps; at its wall limit, at the
@@ -38,11 +40,13 @@ says why the sandbox should be replaced (a process outlived its run, a file was 
 the work dir).
 
 With `warm`, `argv` is `python3 [flags] script.py` and the script runs in a fork of an
-already-started interpreter instead of a new python3: about 1 ms instead of 20. The child is set
-up as a new process would be (session, user, rlimits, work dir, environment, pipes, argv,
-sys.path without this file's directory) before the script runs. The job's `modules` (Python
-files of the caller's own, never a program's) are compiled once per distinct source outside the
-sandbox's users and imported from memory; the script may be one of them.
+already-started interpreter (the zygote) instead of a new python3: about 1 ms instead of 20.
+The child is set up as a new process would be (session, user, rlimits, work dir, environment,
+pipes, argv, sys.path without this file's directory) before the script runs. The job's
+`modules` (Python files of the caller's own, never a program's) are compiled once per distinct
+source outside the sandbox's users and imported from memory; the script may be one of them.
+Each source crosses once, from the host to this supervisor and from it to the zygote; after
+that only its hash.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ import datetime  # noqa: F401
 import decimal  # noqa: F401
 import fcntl
 import fractions  # noqa: F401
+import gc
 import hashlib
 import importlib.util
 import inspect  # noqa: F401
@@ -283,35 +288,45 @@ class _Precompiled:
         exec(code, module.__dict__)
 
 
+CACHE_ENTRIES = 1024
+"""How many distinct modules the supervisor and the zygote each keep (the same rule on both
+sides: a module is kept while fewer are, so both always know which ones the zygote holds)."""
 _COMPILED: dict = {}
 
 
 def _precompiled(modules: dict) -> dict:
-    """name: (file name, code, lines) of the job's modules ({file name: source}), each compiled
-    once per distinct source: the caller's own files, never a program's, which are compiled in
-    the program's process. The code's file name is the bare name, under which `linecache`
-    holds its lines in the child."""
+    """name: (file name, code, lines) of the job's modules ({file name: {"sha256", "source"}},
+    the source only the first time), each compiled once: the caller's own files, never a
+    program's, which are compiled in the program's process. The code's file name is the bare
+    name, under which `linecache` holds its lines in the child."""
     compiled = {}
-    for file_name, source in modules.items():
-        key = hashlib.sha256(f"{file_name}\0{source}".encode()).digest()
-        if key not in _COMPILED:
-            try:
-                code = compile(source, file_name, "exec")
-            except (SyntaxError, ValueError) as err:
-                code = compile(f"raise {type(err).__name__}({str(err)!r})", file_name, "exec")
-            _COMPILED[key] = (code, source.splitlines(True))
-            if len(_COMPILED) > 64:
-                _COMPILED.pop(next(iter(_COMPILED)))
-        code, lines = _COMPILED[key]
-        compiled[file_name[: -len(".py")]] = (file_name, code, lines)
+    for file_name, module in modules.items():
+        key = (file_name, module["sha256"])
+        entry = _COMPILED.get(key)
+        if entry is None:
+            if "source" not in module:
+                raise ValueError(f"module {file_name!r} was never sent to the zygote")
+            entry = (_compile(module["source"], file_name), module["source"].splitlines(True))
+            if len(_COMPILED) < CACHE_ENTRIES:
+                _COMPILED[key] = entry
+        compiled[file_name[: -len(".py")]] = (file_name, *entry)
     return compiled
 
 
-class Zygote:
-    """The forker of untrusted programs: a fork of the supervisor made before any job was read.
+def _compile(source: str, file_name: str):
+    try:
+        return compile(source, file_name, "exec")
+    except (SyntaxError, ValueError) as err:
+        return compile(f"raise {type(err).__name__}({str(err)!r})", file_name, "exec")
 
-    It is sent a party's request and its pipes (SCM_RIGHTS) and answers the program's pid. It
-    double-forks, so the program's parent is the supervisor, which waits for it as for any child.
+
+class Zygote:
+    """The forker of every party: a fork of the supervisor made before any job was read.
+
+    It is sent the parties of a run and their pipes (SCM_RIGHTS), forks each directly and
+    answers their pids; it waits for its children and sends each one's exit code when it ends.
+    The supervisor itself never forks during a run, so none of its pages are shared with a
+    party (a fork would make every page it writes afterwards a copy).
     """
 
     def __init__(self) -> None:
@@ -321,13 +336,63 @@ class Zygote:
             self._socket.close()
             _zygote_loop(theirs)
         theirs.close()
+        self._sent: set = set()
+        self.exited: dict = {}
+        """pid: exit code (negative: the signal) of every party that ended and was not asked for."""
 
-    def start(self, request: dict, fds: list) -> int:
-        socket.send_fds(self._socket, [json.dumps(request).encode()], fds)
-        answer = json.loads(self._socket.recv(65536) or b'{"error": "the zygote is gone"}')
-        if "error" in answer:
-            raise OSError(answer["error"])
-        return answer["pid"]
+    def fileno(self) -> int:
+        return self._socket.fileno()
+
+    def stop(self) -> None:
+        """End the zygote (its socket closes) and wait for it."""
+        self._socket.close()
+        os.waitpid(self.pid, 0)
+
+    def start(self, roles: list, fds: list) -> list:
+        """Fork one party per role, the i-th with `fds[i]` as its 0, 1, 2, ...; their pids."""
+        roles = [{**role, "modules": self._modules(role["modules"])} for role in roles]
+        message = json.dumps({"roles": roles, "fds": [len(f) for f in fds]}).encode()
+        socket.send_fds(self._socket, [message], [fd for group in fds for fd in group])
+        while True:
+            answer = self._receive(None)
+            if answer is None:
+                raise OSError("the zygote is gone")
+            if "error" in answer:
+                raise OSError(answer["error"])
+            if "pids" in answer:
+                return answer["pids"]
+
+    def _modules(self, modules: dict) -> dict:
+        """{file name: (sha256, source)} as sent: the source only where the zygote lacks it."""
+        sent = {}
+        for file_name, (digest, source) in modules.items():
+            sent[file_name] = {"sha256": digest}
+            if (file_name, digest) not in self._sent:
+                sent[file_name]["source"] = source
+                if len(self._sent) < CACHE_ENTRIES:
+                    self._sent.add((file_name, digest))
+        return sent
+
+    def collect(self, timeout: float | None) -> bool:
+        """Take the exit notices that arrive within `timeout`; False once the zygote is gone."""
+        return self._receive(timeout) is not None
+
+    def _receive(self, timeout: float | None):
+        """The next message but an exit notice, which is filed in `exited`; {} on a timeout."""
+        self._socket.settimeout(timeout)
+        try:
+            data = self._socket.recv(65536)
+        except (TimeoutError, BlockingIOError):
+            return {}
+        finally:
+            self._socket.settimeout(None)
+        if not data:
+            return None
+        message = json.loads(data)
+        if "exited" in message:
+            self.exited[message["exited"]] = message["code"]
+            return {}
+        return message
 
 
 def _zygote_loop(sock: socket.socket) -> None:
@@ -336,69 +401,81 @@ def _zygote_loop(sock: socket.socket) -> None:
     for fd in (0, 1, 2):  # never hold the supervisor's pipes to the host
         os.dup2(null, fd)
     os.close(null)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ, None)
     while True:
-        try:
-            data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 8)
-        except OSError:
-            os._exit(0)
-        if not data:
-            os._exit(0)
-        try:
-            answer = {"pid": _spawn_orphan(json.loads(data), fds)}
-        except Exception as err:
-            answer = {"error": f"{type(err).__name__}: {err}"}
-        for fd in fds:
-            os.close(fd)
-        sock.send(json.dumps(answer).encode())
+        for key, _ in selector.select():
+            if key.data is not None:  # a party's pidfd: it ended
+                selector.unregister(key.fileobj)
+                os.close(key.fileobj)
+                _, status = os.waitpid(key.data, 0)
+                code = os.waitstatus_to_exitcode(status)
+                _send_or_exit(sock, {"exited": key.data, "code": code})
+                continue
+            try:
+                data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 16)
+            except OSError:
+                os._exit(0)
+            if not data:
+                os._exit(0)
+            try:
+                answer = {"pids": _fork_parties(json.loads(data), fds, selector)}
+            except Exception as err:
+                answer = {"error": f"{type(err).__name__}: {err}"}
+            for fd in fds:
+                os.close(fd)
+            _send_or_exit(sock, answer)
 
 
-def _spawn_orphan(request: dict, fds: list) -> int:
-    modules = _precompiled(request["modules"])
-    read_end, write_end = os.pipe()
-    middle = os.fork()
-    if middle == 0:
-        os.close(read_end)
-        pid = os.fork()
-        if pid == 0:
-            os.close(write_end)
-            _start_party(request, fds, modules)
-        os.write(write_end, str(pid).encode())
+def _send_or_exit(sock: socket.socket, message: dict) -> None:
+    try:
+        sock.send(json.dumps(message).encode())
+    except OSError:
         os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as answer:
-        pid = answer.read()
-    os.waitpid(middle, 0)  # once it is gone, the program is the supervisor's child
-    if not pid:
-        raise OSError("the program could not be forked")
-    return int(pid)
+
+
+def _fork_parties(request: dict, fds: list, selector: selectors.BaseSelector) -> list:
+    pids = []
+    for role, count in zip(request["roles"], request["fds"], strict=True):
+        mine, fds = fds[:count], fds[count:]
+        modules = _precompiled(role["modules"])
+        try:
+            pid = os.fork()
+        except OSError:
+            for started in pids:  # a run starts whole or not at all
+                os.kill(started, signal.SIGKILL)
+            raise
+        if pid == 0:
+            _start_party(role, mine, modules)
+        selector.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
+        pids.append(pid)
+    return pids
 
 
 class Party:
-    """A started party: its pipes, and Popen's small interface over its pid."""
+    """A started party: its pipes, and Popen's small interface over the zygote's exit notices."""
 
-    def __init__(self, pid: int, stdin, stdout, stderr) -> None:
+    def __init__(self, pid: int, zygote: Zygote, stdin, stdout, stderr) -> None:
         self.pid = pid
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.returncode = None
+        self._zygote = zygote
 
     def poll(self):
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                self.returncode = -signal.SIGKILL
-                return self.returncode
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
+        return self.wait(0.0)
 
-    def wait(self) -> int:
-        if self.returncode is None:
-            try:
-                _, status = os.waitpid(self.pid, 0)
-                self.returncode = os.waitstatus_to_exitcode(status)
-            except ChildProcessError:
-                self.returncode = -signal.SIGKILL
+    def wait(self, timeout: float | None = None):
+        """The exit code, waiting up to `timeout` (None: for ever); None if still running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            if self.pid in self._zygote.exited:
+                self.returncode = self._zygote.exited.pop(self.pid)
+                break
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._zygote.collect(remaining):
+                self.returncode = -signal.SIGKILL  # the zygote is gone, and its children
+            elif remaining == 0.0 and self.pid not in self._zygote.exited:
+                break
         return self.returncode
 
     def kill(self) -> None:
@@ -408,34 +485,36 @@ class Party:
             os.kill(self.pid, signal.SIGKILL)
 
 
-def _start(role: dict, zygote: Zygote | None, extra_fds: list) -> Party:
-    """Start a party with fresh stdin/stdout/stderr pipes (plus `extra_fds` as 3, 4, ...; the
-    caller closes those)."""
-    stdin_r, stdin_w = os.pipe()
-    stdout_r, stdout_w = os.pipe()
-    stderr_r, stderr_w = os.pipe()
-    ends = [stdin_r, stdout_w, stderr_w]
+def _start(roles: list, zygote: Zygote, channel: list) -> list:
+    """Start the parties of `roles`, each with fresh stdin/stdout/stderr pipes and the fds of
+    `channel[i]` as its 3, 4, ... (the caller closes those)."""
+    ours, theirs = [], []
+    for extra in channel:
+        stdin_r, stdin_w = os.pipe()
+        stdout_r, stdout_w = os.pipe()
+        stderr_r, stderr_w = os.pipe()
+        ours.append((stdin_w, stdout_r, stderr_r))
+        theirs.append([stdin_r, stdout_w, stderr_w, *extra])
     try:
-        if zygote is not None:
-            pid = zygote.start(role, ends + extra_fds)
-        else:
-            modules = _precompiled(role["modules"])
-            pid = os.fork()
-            if pid == 0:
-                _start_party(role, ends + extra_fds, modules)
+        pids = zygote.start(roles, theirs)
     except OSError:
-        for fd in (stdin_w, stdout_r, stderr_r):
+        for fd in (fd for group in ours for fd in group):
             os.close(fd)
         raise
     finally:
-        for fd in ends:
-            os.close(fd)
-    return Party(
-        pid,
-        os.fdopen(stdin_w, "wb", buffering=0),
-        os.fdopen(stdout_r, "rb", buffering=0),
-        os.fdopen(stderr_r, "rb", buffering=0),
-    )
+        for group in theirs:
+            for fd in group[:3]:
+                os.close(fd)
+    return [
+        Party(
+            pid,
+            zygote,
+            os.fdopen(stdin_w, "wb", buffering=0),
+            os.fdopen(stdout_r, "rb", buffering=0),
+            os.fdopen(stderr_r, "rb", buffering=0),
+        )
+        for pid, (stdin_w, stdout_r, stderr_r) in zip(pids, ours, strict=True)
+    ]
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -534,16 +613,20 @@ _MODULES: dict = {}
 
 
 def _sources(modules: dict) -> dict:
-    """The job's modules with every {"sha256": ...} replaced by the source sent earlier."""
+    """The job's modules as {file name: (sha256, source)}, every {"sha256": ...} resolved to the
+    source sent earlier."""
     sources = {}
     for name, source in modules.items():
         if isinstance(source, dict):
-            if source.get("sha256") not in _MODULES:
+            digest = source.get("sha256")
+            if digest not in _MODULES:
                 raise ValueError(f"module {name!r} was never sent")
-            source = _MODULES[source["sha256"]]
-        elif len(_MODULES) < 1024:
-            _MODULES[hashlib.sha256(source.encode()).hexdigest()] = source
-        sources[name] = source
+            source = _MODULES[digest]
+        else:
+            digest = hashlib.sha256(source.encode()).hexdigest()
+            if len(_MODULES) < CACHE_ENTRIES:
+                _MODULES[digest] = source
+        sources[name] = (digest, source)
     return sources
 
 
@@ -584,20 +667,17 @@ def run_job(job: dict, zygote: Zygote) -> dict:
     program = judge = None
     try:
         program_dir = _workdir(root, "program", PROGRAM_UID, job.get("files", {}))
-        program_role = _role(job, job, program_dir, PROGRAM_UID, judge=False)
+        roles = [_role(job, job, program_dir, PROGRAM_UID, judge=False)]
+        extra: list = [[]]
         if judge_spec:
             judge_dir = _workdir(root, "judge", JUDGE_UID, judge_spec.get("files", {}))
-            judge_role = _role(judge_spec, job, judge_dir, JUDGE_UID, judge=True)
+            roles.append(_role(judge_spec, job, judge_dir, JUDGE_UID, judge=True))
             to_program, to_judge = os.pipe(), os.pipe()
             channel = [*to_program, *to_judge]
-            program = _start(program_role, zygote, [to_program[0], to_judge[1]])
-            judge = _start(judge_role, None, [to_judge[0], to_program[1]])
-        else:
-            program = _start(program_role, zygote, [])
+            extra = [[to_program[0], to_judge[1]], [to_judge[0], to_program[1]]]
+        program, *others = _start(roles, zygote, extra)
+        judge = others[0] if others else None
     except OSError as err:
-        if program is not None:
-            program.kill()
-            program.wait()
         shutil.rmtree(root, ignore_errors=True)
         return {"error": f"cannot start {job['argv'][0]!r}: {err}"}
     finally:
@@ -610,7 +690,7 @@ def run_job(job: dict, zygote: Zygote) -> dict:
         streams["report"] = (judge.stdout, REPORT_LIMIT_BYTES)
         streams["judge_stderr"] = (judge.stderr, JUDGE_STDERR_LIMIT)
     main = judge or program
-    output, timed_out, exceeded = _communicate(main, feeds, streams, start + time_limit)
+    output, timed_out, exceeded = _communicate(main, zygote, feeds, streams, start + time_limit)
     output_exceeded = bool(exceeded & {"stdout", "stderr"})
     if timed_out or exceeded:
         for party in (program, judge):
@@ -618,13 +698,10 @@ def run_job(job: dict, zygote: Zygote) -> dict:
                 party.kill()
     main.wait()
     stopped = False
-    if judge is not None:  # the program gets EOF on its channel and should end by itself
-        deadline = time.monotonic() + EXIT_DRAIN_S
-        while program.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        if program.poll() is None:
-            program.kill()
-            stopped = True
+    # With a judge, the program gets EOF on its channel and should end by itself.
+    if judge is not None and program.wait(EXIT_DRAIN_S) is None:
+        program.kill()
+        stopped = True
     returncode = program.wait()
     wall = time.monotonic() - start
     groups = [program.pid] + ([judge.pid] if judge else [])
@@ -667,11 +744,12 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
-def _communicate(main: Party, feeds: list, streams: dict, deadline: float):
+def _communicate(main: Party, zygote: Zygote, feeds: list, streams: dict, deadline: float):
     """Feed each party's stdin and read every stream up to its limit, until `main` has exited
     (and its pipes drained), the deadline passed, or a stream went over its limit."""
     output = {name: bytearray() for name in streams}
     selector = selectors.DefaultSelector()
+    selector.register(zygote, selectors.EVENT_READ, "zygote")  # exit notices wake us
     for name, (stream, _) in streams.items():
         selector.register(stream, selectors.EVENT_READ, name)
     pending = {}
@@ -697,6 +775,10 @@ def _communicate(main: Party, feeds: list, streams: dict, deadline: float):
             timed_out = True
             break
         for key, _ in selector.select(timeout=min(remaining, 0.05)):
+            if key.data == "zygote":
+                if not zygote.collect(0.0):
+                    selector.unregister(zygote)  # gone: its parties' waits say so
+                continue
             if key.data == "stdin":
                 fd = key.fileobj.fileno()
                 try:
@@ -738,6 +820,7 @@ def serve() -> None:
     if SEPARATE_USERS:
         os.chmod(WORK_ROOT, 0o711)  # the parties reach their own directories, write no other
     _prctl(_PR_SET_DUMPABLE, 0)
+    gc.freeze()  # no collection in a party walks (and so copies) the pages of this heap
     zygote = Zygote()  # before any job is read: its memory never holds one
     print(json.dumps({"ready": True, "isolation": isolation()}), flush=True)
     for line in sys.stdin:
@@ -748,6 +831,7 @@ def serve() -> None:
         except Exception as err:  # a malformed job must not end the supervisor
             result = {"error": f"{type(err).__name__}: {err}"}
         print(json.dumps(result), flush=True)
+    zygote.stop()
 
 
 if __name__ == "__main__":

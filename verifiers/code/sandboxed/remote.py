@@ -21,6 +21,8 @@ import types
 import wire
 
 REPLY_LIMIT = 32 * 1024 * 1024
+READ_CHUNK = 64 * 1024
+"""Small enough to come from the heap, not a fresh mapping per read."""
 
 
 class SolutionGone(Exception):
@@ -62,7 +64,7 @@ class Link:
                 if not ready:
                     self._dead = "it stopped answering after a call ran past its limit"
                     raise OverTime()
-            chunk = os.read(self._read_fd, 1 << 20)
+            chunk = os.read(self._read_fd, READ_CHUNK)
             if not chunk:
                 self._dead = "the solution's process ended (it exited or was killed)"
                 raise SolutionGone(self._dead)
