@@ -61,17 +61,37 @@ class Recorder:
             self.add(test, "runtime_error", f"{type(error).__name__}: {error}")
 
 
-class _RecordAsserts(ast.NodeTransformer):
-    """`assert test, msg` -> `__vf_assert__(lambda: test, line)`: each assert recorded."""
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+"""The fields that hold statements, or clauses that hold them (`except`, `case`)."""
 
-    def visit_Assert(self, node: ast.Assert) -> ast.AST:
-        self.generic_visit(node)
-        check = ast.Call(
-            func=ast.Name("__vf_assert__", ast.Load()),
-            args=[ast.Lambda(_no_arguments(), node.test), ast.Constant(node.lineno)],
-            keywords=[],
-        )
-        return ast.copy_location(ast.Expr(check), node)
+
+def _record_asserts(statements: list) -> list:
+    """`assert test, msg` -> `__vf_assert__(lambda: test, line)`: each assert recorded.
+
+    An assert is a statement, so only statement blocks are walked, never the expressions (a
+    test's large literals), and each new node takes the assert's location."""
+    rewritten = []
+    for node in statements:
+        for field in _BLOCKS:
+            block = getattr(node, field, None)
+            if type(block) is list and block:
+                setattr(node, field, _record_asserts(block))
+        if type(node) is ast.Assert:
+            check = ast.Call(
+                func=_at(ast.Name("__vf_assert__", ast.Load()), node),
+                args=[
+                    _at(ast.Lambda(_no_arguments(), node.test), node),
+                    _at(ast.Constant(node.lineno), node),
+                ],
+                keywords=[],
+            )
+            node = _at(ast.Expr(_at(check, node)), node)
+        rewritten.append(node)
+    return rewritten
+
+
+def _at(new: ast.AST, old: ast.AST) -> ast.AST:
+    return ast.copy_location(new, old)
 
 
 def _no_arguments() -> ast.arguments:
@@ -92,7 +112,7 @@ def test_namespace(solution, asked: set) -> dict:
     return namespace
 
 
-def asked_names(spec: dict, solution) -> set:
+def asked_names(spec: dict, solution, tree: ast.Module | None = None) -> set:
     """The names the tests ask of the solution even where they hide a built-in: the entry
     point; without one, the solution's names the tests use, when every one of them has a
     built-in's name (MBPP's `sum`). Tests that use `mean` and `abs` ask only for `mean`."""
@@ -101,7 +121,7 @@ def asked_names(spec: dict, solution) -> set:
     defined = vars(solution)
     used = {
         node.id
-        for node in ast.walk(ast.parse(spec["code"]))
+        for node in ast.walk(tree or ast.parse(spec["code"]))
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in defined
     }
     if any(not _reserved(name, defined[name]) for name in used):
@@ -127,10 +147,10 @@ def run_assert(spec: dict, solution, recorder: Recorder) -> None:
             return
         recorder.add(name, "passed" if ok else "failed")
 
-    namespace = test_namespace(solution, asked_names(spec, solution))
+    tree = ast.parse(spec["code"], "tests.py")
+    namespace = test_namespace(solution, asked_names(spec, solution, tree))
     namespace.update(__name__="__main__", __vf_assert__=check)
-    tree = _RecordAsserts().visit(ast.parse(spec["code"], "tests.py"))
-    ast.fix_missing_locations(tree)
+    tree.body = _record_asserts(tree.body)
     exec(compile(tree, "tests.py", "exec"), namespace)
     if not recorder.outcomes:
         recorder.add("tests", "failed", "the tests ran no assert")
