@@ -218,6 +218,20 @@ def test_the_run_ends_with_its_judge_and_stops_a_program_still_running(sandbox: 
     assert not (result.timed_out or result.memory_exceeded) and result.wall_s < 5
 
 
+def test_judge_and_program_share_one_cpu(sandbox: Sandbox) -> None:
+    """Their calls take turns; across two CPUs each one costs a wake-up on the other."""
+    import os
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("this machine has one CPU")
+    where = "import os\nprint(sorted(os.sched_getaffinity(0)))"
+    result = sandbox.run(
+        python(where, judge=Judge(argv=["python3", "judge.py"], files={"judge.py": where}))
+    )
+    assert result.report == result.stdout
+    assert len(eval(result.stdout)) == 1, result.stdout
+
+
 def test_programs_and_judges_run_as_users_of_their_own(sandbox: Sandbox) -> None:
     isolation = sandbox.isolation
     assert isolation["separate_users"], isolation
