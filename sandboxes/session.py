@@ -6,12 +6,13 @@ import hashlib
 import json
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict
+from dataclasses import fields
 
 from sandboxes.job import Job, RunResult, SandboxError
 
 GRACE_S = 10.0
 """How long past a job's own limit the supervisor may take to answer before it counts as hung."""
+DIGESTS_KEPT = 1024
 
 
 class Session(ABC):
@@ -21,6 +22,7 @@ class Session(ABC):
         self._buffer = b""
         self.runs = 0
         self._sent_modules: set[str] = set()
+        self._digests: dict[str, str] = {}
         self.isolation: dict = {}
         """What keeps a program from its judge, as the supervisor reported it when ready."""
 
@@ -55,14 +57,19 @@ class Session(ABC):
 
     def _wire(self, job: Job) -> dict:
         """The job as the supervisor reads it: a module it was sent before goes by its hash."""
-        payload = asdict(job)
-        for party in (payload, payload["judge"]):
-            if party is not None:
-                party["modules"] = {n: self._module(s) for n, s in party["modules"].items()}
+        payload = _fields(job)
+        payload["modules"] = {n: self._module(s) for n, s in job.modules.items()}
+        if job.judge is not None:
+            payload["judge"] = _fields(job.judge)
+            payload["judge"]["modules"] = {n: self._module(s) for n, s in job.judge.modules.items()}
         return payload
 
     def _module(self, source: str) -> str | dict:
-        digest = hashlib.sha256(source.encode()).hexdigest()
+        digest = self._digests.get(source)
+        if digest is None:  # the same few sources come with every job
+            digest = hashlib.sha256(source.encode()).hexdigest()
+            if len(self._digests) < DIGESTS_KEPT:
+                self._digests[source] = digest
         if digest in self._sent_modules:
             return {"sha256": digest}
         self._sent_modules.add(digest)
@@ -83,3 +90,8 @@ class Session(ABC):
         self._send(json.dumps(self._wire(job)).encode() + b"\n")
         self.runs += 1
         return RunResult.from_wire(self.read_line(job.time_limit_s + GRACE_S))
+
+
+def _fields(record: object) -> dict:
+    """A dataclass's fields, not deep-copied (`asdict` would copy every module's source)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
