@@ -399,35 +399,33 @@ class Zygote:
 
 
 def _zygote_loop(sock: socket.socket) -> None:
+    """Serve one run at a time: fork its parties, then wait for each and say how it ended.
+
+    While a run's parties live this process does as little as it can: every page it writes
+    that a live child still shares is copied then."""
     _prctl(_PR_SET_DUMPABLE, 0)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # never hold the supervisor's pipes to the host
         os.dup2(null, fd)
     os.close(null)
-    selector = selectors.DefaultSelector()
-    selector.register(sock, selectors.EVENT_READ, None)
     while True:
-        for key, _ in selector.select():
-            if key.data is not None:  # a party's pidfd: it ended
-                selector.unregister(key.fileobj)
-                os.close(key.fileobj)
-                _, status = os.waitpid(key.data, 0)
-                code = os.waitstatus_to_exitcode(status)
-                _send_or_exit(sock, {"exited": key.data, "code": code})
-                continue
-            try:
-                data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 16)
-            except OSError:
-                os._exit(0)
-            if not data:
-                os._exit(0)
-            try:
-                answer = {"pids": _fork_parties(json.loads(data), fds, selector)}
-            except Exception as err:
-                answer = {"error": f"{type(err).__name__}: {err}"}
-            for fd in fds:
-                os.close(fd)
-            _send_or_exit(sock, answer)
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 16)
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)
+        try:
+            pids = _fork_parties(json.loads(data), fds)
+            answer = {"pids": pids}
+        except Exception as err:
+            pids, answer = [], {"error": f"{type(err).__name__}: {err}"}
+        for fd in fds:
+            os.close(fd)
+        _send_or_exit(sock, answer)
+        for _ in pids:  # only this run's parties are children of this process
+            pid, status = os.wait()
+            _send_or_exit(sock, {"exited": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
 def _send_or_exit(sock: socket.socket, message: dict) -> None:
@@ -437,7 +435,7 @@ def _send_or_exit(sock: socket.socket, message: dict) -> None:
         os._exit(0)
 
 
-def _fork_parties(request: dict, fds: list, selector: selectors.BaseSelector) -> list:
+def _fork_parties(request: dict, fds: list) -> list:
     pids = []
     for role, count in zip(request["roles"], request["fds"], strict=True):
         mine, fds = fds[:count], fds[count:]
@@ -447,10 +445,10 @@ def _fork_parties(request: dict, fds: list, selector: selectors.BaseSelector) ->
         except OSError:
             for started in pids:  # a run starts whole or not at all
                 os.kill(started, signal.SIGKILL)
+                os.waitpid(started, 0)
             raise
         if pid == 0:
             _start_party(role, mine, modules)
-        selector.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
         pids.append(pid)
     return pids
 
