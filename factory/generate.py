@@ -65,7 +65,8 @@ def generate(
 
 def export_existing(run_dir: Path, out_dir: Path, **overrides: object) -> ExportSummary:
     """`factory export`: export a run again, as its config says but for the `export` settings
-    given (format, shard_size, test_fraction, preference; None keeps the config's)."""
+    given (format, shard_size, test_fraction, preference, reasoning; None keeps the
+    config's)."""
     config = JobConfig.model_validate_json((run_dir / "config.json").read_text(encoding="utf-8"))
     config = config.model_copy(update={"run_dir": run_dir})
     settings = config.export.model_copy(
@@ -105,6 +106,7 @@ def _export(
         test_fraction=settings.test_fraction,
         preference=settings.preference,
         removals=removals,
+        reasoning=settings.reasoning,
     )
 
 

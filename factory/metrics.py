@@ -48,6 +48,11 @@ class RunMetrics:
 
     def verified(self, node: str, verdicts: list[Verdict]) -> None:
         self.verified_on_node[node] += len(verdicts)
+        self.screened(verdicts)
+
+    def screened(self, verdicts: list[Verdict]) -> None:
+        """Count verdicts by verifier and status; the job's own (`factory.replies`) come here
+        directly, the verifiers' through `verified`."""
         for verdict in verdicts:
             self.verdicts[verdict.verifier or "(none)"][verdict.status] += 1
 

@@ -27,15 +27,17 @@ from factory.curate.removals import contaminated
 if TYPE_CHECKING:
     from factory.curate.embedding import EmbeddingIndex
 from factory.metrics import RunMetrics
-from factory.models.base import ChatRequest, Completion, Message, ModelFailure, ModelUnreachable
+from factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
 from factory.prompts import Prompts
 from factory.records import AssertTests, Candidate, Problem, RecordError, Verdict
+from factory.replies import SCREEN, Reply, missing_format, read_reply
 from factory.rows import Attempt, ProblemError, worth_retrying
 from factory.run_store import RunStore
 from factory.sources import read_source
 from factory.sources.files import read_problems
 from factory.star import (
     attempt_for,
+    attempt_id,
     can_rationalize,
     candidate_for,
     judged_by_agreement,
@@ -138,14 +140,7 @@ class Driver:
         self.metrics.verified_on_node.setdefault(node, 0)
 
     def _synthesis_request(self, prompt: str, number: int) -> ChatRequest:
-        model = self.config.model
-        return ChatRequest(
-            model=model.model,
-            messages=(Message(role="user", content=prompt),),
-            temperature=model.temperature,
-            max_tokens=model.max_tokens,
-            sample=number,
-        )
+        return ChatRequest.asking(self.config.model, prompt, number)
 
     def _units_generating(self) -> int:
         """Units asking the model at once: enough for twice `max_concurrency` requests."""
@@ -233,27 +228,56 @@ class Driver:
         log = self.store.completions_file(unit)
         answers = await self._complete(log, [request for _, request in plan + asked_for_tests])
         suites = _test_suites(writing, asked_for_tests, answers, records)
-        judged: list[tuple[Problem, ChatRequest, Completion]] = []
+        judged: list[tuple[Problem, ChatRequest, Completion, Reply]] = []
+        screened: list[Attempt] = []
         for problem, request in plan:
             answer = answers[request.key]
             if isinstance(answer, ModelFailure):
                 what = "rationalization" if hinted else "sample"
                 records.append(_no_completion(problem, f"{what} {request.sample}", answer))
+                continue
+            reply = read_reply(answer)
+            verdict = self._screen(problem, request, reply, hinted=hinted)
+            if verdict is None:
+                judged.append((problem, request, answer, reply))
             else:
-                judged.append((problem, request, answer))
+                screened.append(
+                    attempt_for(
+                        problem, self.prompts, request, answer, reply, verdict, hinted=hinted
+                    )
+                )
+        self.metrics.screened([attempt.verdict for attempt in screened])
         candidates: list[Candidate] = [
-            candidate_for(problem, request, answer, hinted=hinted)
-            for problem, request, answer in judged
+            candidate_for(problem, request, reply, hinted=hinted)
+            for problem, request, _, reply in judged
         ]
         candidates = [
             c.model_copy(update={"tests": suites[c.problem_id]}) if c.problem_id in suites else c
             for c in candidates
         ]
-        verdicts = await self._verify([problem for problem, _, _ in judged], candidates)
-        return [
-            attempt_for(problem, self.prompts, request, answer, verdict, hinted=hinted)
-            for (problem, request, answer), verdict in zip(judged, verdicts, strict=True)
+        verdicts = await self._verify([problem for problem, *_ in judged], candidates)
+        return screened + [
+            attempt_for(problem, self.prompts, request, answer, reply, verdict, hinted=hinted)
+            for (problem, request, answer, reply), verdict in zip(judged, verdicts, strict=True)
         ]
+
+    def _screen(
+        self, problem: Problem, request: ChatRequest, reply: Reply, *, hinted: bool
+    ) -> Verdict | None:
+        """The verdict of a reply that no verifier should see (cut off, or without the format
+        the prompt asked for), or None when it goes on to be judged."""
+        id = attempt_id(problem, request, hinted=hinted)
+        if reply.truncated is not None:
+            return Verdict(
+                id=id, verifier=SCREEN, accepted=False, status="truncated", reason=reply.truncated
+            )
+        if self.config.verify.require_format:
+            missing = missing_format(problem.domain, reply.answer)
+            if missing is not None:
+                return Verdict(
+                    id=id, verifier=SCREEN, accepted=False, status="rejected", reason=missing
+                )
+        return None
 
     async def _verify(self, problems: list[Problem], candidates: list[Candidate]) -> list[Verdict]:
         """Each candidate's verdict, in order: by its verifier, or by the agreement of its
@@ -336,8 +360,8 @@ def _test_suites(
         answer = answers[request.key]
         if isinstance(answer, ModelFailure):
             records.append(_no_completion(problem, f"request for tests {request.sample}", answer))
-        else:
-            replies[problem.id].append(answer.text)
+        elif (reply := read_reply(answer)).truncated is None:
+            replies[problem.id].append(reply.answer)
     return {problem.id: gathered_tests(problem, replies[problem.id]) for problem in problems}
 
 

@@ -121,7 +121,9 @@ class Candidate(Problem):
     verifier: str | None = None
 
 
-Status = Literal["accepted", "rejected", "timeout", "error"]
+Status = Literal["accepted", "rejected", "timeout", "error", "truncated"]
+"""`truncated`: a job's reply that was cut off (at `max_tokens`, or inside its reasoning), so
+never judged; no verifier gives it."""
 
 
 class Verdict(BaseModel):

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from factory.models.base import Message
 from factory.records import Verdict
 
+ReasoningShape = Literal["think", "field"]
+"""Where an exported row keeps the reasoning (`export.reasoning`)."""
+
 
 class Attempt(BaseModel):
     """One candidate and its verdict. `kept` marks the verified rationales chosen for training."""
@@ -36,16 +39,42 @@ class Attempt(BaseModel):
     provenance: dict[str, Any] | None = Field(
         default=None, description="a synthesized problem's synthesizer, seed items and round"
     )
+    reasoning: str | None = Field(
+        default=None, description="a reasoning model's reasoning, apart from its answer"
+    )
     rationalized: bool
     kept: bool
     verdict: Verdict
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
-    def sft_row(self) -> dict[str, Any]:
+    @property
+    def rationale(self) -> str:
+        """The reasoning and the answer, as one text: what distinctness and dedupe compare."""
+        answer = self.messages[1].content
+        return f"{self.reasoning}\n\n{answer}" if self.reasoning else answer
+
+    def assistant_message(self, reasoning: ReasoningShape = "think") -> dict[str, Any]:
+        """The response as an exported message: the reasoning inside the content in
+        `<think>` tags, or (`field`) under `reasoning_content`, null when there is none."""
+        answer = self.messages[1].content
+        if reasoning == "field":
+            return {"role": "assistant", "content": answer, "reasoning_content": self.reasoning}
+        if self.reasoning:
+            answer = f"<think>\n{self.reasoning}\n</think>\n\n{answer}"
+        return {"role": "assistant", "content": answer}
+
+    def prompt_message(self, reasoning: ReasoningShape = "think") -> dict[str, Any]:
+        """The prompt as an exported message (in the `field` shape every message has the key)."""
+        prompt = self.messages[0].model_dump()
+        if reasoning == "field":
+            prompt["reasoning_content"] = None
+        return prompt
+
+    def sft_row(self, reasoning: ReasoningShape = "think") -> dict[str, Any]:
         """The exported row of the contract."""
         return {
-            "messages": [m.model_dump() for m in self.messages],
+            "messages": [self.prompt_message(reasoning), self.assistant_message(reasoning)],
             "id": self.id,
             "problem_id": self.problem_id,
             "domain": self.domain,

@@ -13,6 +13,7 @@ from factory.curate.distinct import choose_distinct
 from factory.models.base import ChatRequest, Completion, Message
 from factory.prompts import Prompts
 from factory.records import AssertTests, Candidate, Problem, TestSpec, Verdict
+from factory.replies import Reply
 from factory.rows import Attempt
 from factory.test_writing import entry_point
 from verifiers.code.dual_agreement import agreed_tests
@@ -24,16 +25,7 @@ def requests_for(
 ) -> list[ChatRequest]:
     """The problem's solve requests, or its rationalization requests when `hinted`."""
     text = prompts.hinted(problem) if hinted else prompts.prompt(problem)
-    return [
-        ChatRequest(
-            model=model.model,
-            messages=(Message(role="user", content=text),),
-            temperature=model.temperature,
-            max_tokens=model.max_tokens,
-            sample=sample,
-        )
-        for sample in range(samples)
-    ]
+    return [ChatRequest.asking(model, text, sample) for sample in range(samples)]
 
 
 def _has_reference(problem: Problem) -> bool:
@@ -64,14 +56,15 @@ def attempt_id(problem: Problem, request: ChatRequest, *, hinted: bool) -> str:
 
 
 def candidate_for(
-    problem: Problem, request: ChatRequest, completion: Completion, *, hinted: bool
+    problem: Problem, request: ChatRequest, reply: Reply, *, hinted: bool
 ) -> Candidate:
-    """What the verifier judges: the problem with the response, under the attempt's id."""
+    """What the verifier judges: the problem with the reply's answer (never its reasoning),
+    under the attempt's id."""
     return Candidate(
         **problem.model_dump(exclude={"id"}),
         id=attempt_id(problem, request, hinted=hinted),
         problem_id=problem.id,
-        response=completion.text,
+        response=reply.answer,
     )
 
 
@@ -80,11 +73,13 @@ def attempt_for(
     prompts: Prompts,
     request: ChatRequest,
     completion: Completion,
+    reply: Reply,
     verdict: Verdict,
     *,
     hinted: bool,
 ) -> Attempt:
-    """The attempt as stored: the plain solve prompt, whatever was sent.
+    """The attempt as stored: the plain solve prompt, whatever was sent, and the reply's
+    answer and reasoning apart.
 
     An attempt accepted by agreement records it. By self-consistency, the majority answer
     becomes its `reference`; by dual agreement, the tests its consensus set passes become its
@@ -100,8 +95,9 @@ def attempt_for(
         model=completion.model,
         messages=(
             Message(role="user", content=prompts.prompt(problem)),
-            Message(role="assistant", content=completion.text),
+            Message(role="assistant", content=reply.answer),
         ),
+        reasoning=reply.reasoning,
         reference=reference,
         agreement=agreement,
         provenance=problem.meta.get("provenance"),

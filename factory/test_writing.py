@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 
 from factory.config import ModelConfig
-from factory.models.base import ChatRequest, Message
+from factory.models.base import ChatRequest
 from factory.records import AssertTests, Problem
 from verifiers.code.dual_agreement import SplitTests, calls_function, split_tests
 from verifiers.code.extract import code_blocks
@@ -48,16 +48,8 @@ def prompt_for_tests(problem: Problem) -> str:
 
 
 def requests_for_tests(problem: Problem, model: ModelConfig, samples: int) -> list[ChatRequest]:
-    return [
-        ChatRequest(
-            model=model.model,
-            messages=(Message(role="user", content=prompt_for_tests(problem)),),
-            temperature=model.temperature,
-            max_tokens=model.max_tokens,
-            sample=sample,
-        )
-        for sample in range(samples)
-    ]
+    prompt = prompt_for_tests(problem)
+    return [ChatRequest.asking(model, prompt, sample) for sample in range(samples)]
 
 
 def gathered_tests(problem: Problem, replies: list[str]) -> AssertTests | None:

@@ -27,6 +27,17 @@ def test_plugins(tmp_path_factory: pytest.TempPathFactory) -> str:
     return os.pathsep.join([str(site), str(PLUGIN_MODULES)])
 
 
+@pytest.fixture(scope="module")
+def ray_session() -> object:
+    """A local Ray session for the module's jobs; its GCS address."""
+    ray = pytest.importorskip("ray")
+    ray.init(
+        num_cpus=2, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1"
+    )
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
 def _docker_or_skip() -> None:
     """Skip without an engine and image, except under FACTORY_REQUIRE_DOCKER=1 (CI): fail."""
     from sandboxes.docker_backend import connect

@@ -14,6 +14,10 @@ request's JSON. A behaviour is one of:
     ("no_choices",)                      a 200 chat.completion with an empty `choices`
     ("no_content",)                      a 200 chat.completion whose message has no content
 
+A responder returns the reply's text, or a dict of the message's fields (`content`,
+`reasoning_content`, `reasoning`) with an optional `finish_reason` (default `stop`), for replies
+in the shapes reasoning models and cut-off generations give.
+
 `GET /v1/models` lists the model. With an `api_key`, /v1 requests without it get a 401.
 `GET /stats` reports the counts below, `POST /reset` clears them.
 
@@ -44,7 +48,7 @@ from aiohttp import web
 
 Behaviour = tuple[Any, ...]
 Faults = Callable[[dict[str, Any]], Behaviour | None] | Sequence[Behaviour | None]
-Responder = Callable[[dict[str, Any]], str]
+Responder = Callable[[dict[str, Any]], str | dict[str, Any]]
 
 DEFAULT_TEXT = "The answer is \\boxed{42}."
 HANG_S = 3600.0
@@ -166,7 +170,10 @@ class ModelService:
         )
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
-        text = self.responder(body)
+        reply = self.responder(body)
+        message = {"content": reply} if isinstance(reply, str) else dict(reply)
+        finish_reason = message.pop("finish_reason", "stop")
+        text = "".join(value or "" for value in message.values())
         prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", ()))
         prompt_tokens = max(1, prompt_chars // 4)
         completion_tokens = max(1, len(text) // 4)
@@ -178,8 +185,8 @@ class ModelService:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "message": {"role": "assistant", **message},
+                    "finish_reason": finish_reason,
                 }
             ],
             "usage": {

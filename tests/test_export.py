@@ -655,8 +655,8 @@ def test_card_summarises_counts_acceptance_and_lengths_and_links_the_plots(tmp_p
     ]:
         assert fact in body
     assert summary.acceptance == {
-        "code": {"attempts": 1, "judged": 1, "accepted": 1},
-        "math": {"attempts": 5, "judged": 4, "accepted": 2},
+        "code": {"attempts": 1, "judged": 1, "accepted": 1, "truncated": 0},
+        "math": {"attempts": 5, "judged": 4, "accepted": 2, "truncated": 0},
     }
     for plot in ["rationale_length.png", "acceptance.png"]:
         data = (out / "plots" / plot).read_bytes()

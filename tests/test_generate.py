@@ -34,16 +34,7 @@ from verifiers.registry import Registry
 
 ray = pytest.importorskip("ray")
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_session() -> object:
-    ray.init(
-        num_cpus=2, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1"
-    )
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
 
 
 def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(
@@ -81,7 +72,10 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(
         assert "A correct solution is" not in attempt.messages[0].content
 
     rows = exported_rows(config.run_dir / "export")
-    assert len(rows) == len(kept) == result.export.rows
+    # The teacher's hinted code replies copy the reference: curation drops them (rationales.py).
+    removals = (config.run_dir / "export" / "removals.jsonl").read_text().splitlines()
+    assert all(json.loads(line)["stage"] == "rationale" for line in removals)
+    assert len(rows) == len(kept) - len(removals) == result.export.rows
     # The contract's promise: an exported row fed back to the verifiers is accepted again.
     monkeypatch.setenv("FACTORY_SANDBOX_BACKEND", "process")
     again_judged = judge_candidates(Registry(), [_candidate(row) for row in rows])

@@ -6,6 +6,7 @@ from factory.config import ModelConfig
 from factory.models.base import Completion
 from factory.prompts import load_prompts
 from factory.records import Candidate, Problem, Verdict
+from factory.replies import read_reply
 from factory.star import attempt_for, mark_kept, requests_for
 
 
@@ -32,7 +33,9 @@ def _attempt(problem: Problem, sample: int, text: str, accepted: bool, hinted: b
     completion = Completion(key=request.key, text=text, model="m")
     status = "accepted" if accepted else "rejected"
     verdict = Verdict(id="x", verifier="code", accepted=accepted, status=status, reason="r")
-    return attempt_for(problem, prompts, request, completion, verdict, hinted=hinted)
+    return attempt_for(
+        problem, prompts, request, completion, read_reply(completion), verdict, hinted=hinted
+    )
 
 
 def test_the_stored_tests_keep_an_expected_none_and_read_back_as_they_were() -> None:

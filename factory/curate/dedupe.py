@@ -245,7 +245,7 @@ class RowDeduper:
 
     def _rationale_match(self, row: Attempt) -> Match | None:
         """The problem's earliest row whose rationale the row's duplicates; else it is added."""
-        read = _read(row.messages[1].content)
+        read = _read(row.rationale)
         earlier = self._rationales.setdefault(row.problem_id, [])
         for row_id, text in earlier:
             if text.digest == read.digest:

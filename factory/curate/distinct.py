@@ -47,7 +47,7 @@ _WORD = re.compile(r"\w+")
 
 def rationale_key(attempt: Attempt) -> RationaleKey:
     """The attempt's reasoning path; equal keys are one rationale."""
-    problem, response = (m.content for m in attempt.messages)
+    problem, response = attempt.messages[0].content, attempt.rationale
     if attempt.domain == "math":
         key = math_key(response, problem)
     elif attempt.domain == "code":

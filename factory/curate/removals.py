@@ -2,7 +2,9 @@
 
 Decontamination runs twice: on each problem as the source is read, before any model call (a
 leaked problem costs nothing), and on every attempt before export (a response can copy a
-benchmark solution the problem did not). Then dedupe drops the kept rows whose problem repeats
+benchmark solution the problem did not). Kept rows not worth training on go next
+(`rationales.py`: a hinted reply that copies or mentions its hint, a program that runs demo code).
+Then dedupe drops the kept rows whose problem repeats
 an earlier problem (of this run or of earlier exports) or whose rationale repeats another of its
 problem's. A removal record names the attempt or problem (`record_id`), the stage, the rule and
 what it hit.
@@ -18,6 +20,7 @@ from factory.config import DecontaminateConfig
 from factory.curate.benchmarks import BenchmarkError, benchmark_paths
 from factory.curate.decontaminate import Decontaminator, Hit
 from factory.curate.dedupe import Dropped, RowDeduper
+from factory.curate.rationales import Flaw, rationale_flaw
 from factory.rows import Attempt, ProblemError
 
 if TYPE_CHECKING:
@@ -94,9 +97,22 @@ def run_removals(
                 found.append(record.removal)
         elif decontaminator is not None and (hit := decontaminator.check_row(record)):
             found.append(removal(record.id, "rows", hit))
+        elif record.kept and (flaw := rationale_flaw(record)):
+            found.append(flawed(record, flaw))
         elif record.kept and (dropped := deduper.check(record)):
             found.append(duplicate(dropped))
     return found
+
+
+def flawed(attempt: Attempt, flaw: Flaw) -> Removal:
+    return {
+        "record_id": attempt.id,
+        "stage": "rationale",
+        "benchmark": "(rationale)",
+        "item_id": attempt.problem_id,
+        "rule": flaw.rule,
+        "detail": flaw.detail,
+    }
 
 
 def duplicate(dropped: Dropped) -> Removal:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cached_property
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+if TYPE_CHECKING:
+    from factory.config import ModelConfig
 
 
 class Message(BaseModel):
@@ -32,12 +35,26 @@ class ChatRequest(BaseModel):
     temperature: float
     max_tokens: int
     sample: int = Field(default=0, ge=0, description="which of a problem's samples this is")
+    seed: int | None = Field(default=None, description="the sampling seed sent, if any")
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
     def key(self) -> str:
-        body = self.model_dump(mode="json", exclude={"key"})
+        # Without a seed, the key is what it was before requests had one: stored runs resume.
+        body = self.model_dump(mode="json", exclude={"key"}, exclude_none=True)
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+    @classmethod
+    def asking(cls, model: ModelConfig, prompt: str, sample: int) -> ChatRequest:
+        """Sample `sample` of the one-message chat `prompt`, with the job's model settings."""
+        return cls(
+            model=model.model,
+            messages=(Message(role="user", content=prompt),),
+            temperature=model.temperature,
+            max_tokens=model.max_tokens,
+            sample=sample,
+            seed=None if model.seed is None else model.seed + sample,
+        )
 
 
 class Completion(BaseModel):
@@ -47,6 +64,9 @@ class Completion(BaseModel):
 
     key: str
     text: str
+    reasoning: str | None = Field(
+        default=None, description="the reasoning the server returned apart from the text"
+    )
     model: str
     finish_reason: str | None = None
     prompt_tokens: int = 0

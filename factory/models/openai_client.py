@@ -134,6 +134,8 @@ class OpenAIClient:
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
         }
+        if request.seed is not None:
+            body["seed"] = request.seed
         estimate = sum(len(m.content) for m in request.messages) // 4 + request.max_tokens
         attempts = 0
         while True:
@@ -191,7 +193,7 @@ class OpenAIClient:
             raise ModelError("rejected", message, attempts) from err
         self._limiter.observe(response.headers)
         try:
-            answer, choice, text = _read_completion(response.content)
+            answer, choice, text, reasoning = _read_completion(response.content)
         except ValueError as err:
             raise _Transient(
                 "malformed", f"{self.base_url} answered no chat completion: {err}"
@@ -206,6 +208,7 @@ class OpenAIClient:
         return Completion(
             key=request.key,
             text=text,
+            reasoning=reasoning,
             model=_text(answer.get("model")) or request.model,
             finish_reason=_text(choice.get("finish_reason")),
             prompt_tokens=prompt_tokens,
@@ -254,9 +257,13 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _read_completion(content: bytes) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """A chat completion's body, its first choice and that choice's text; a ValueError that
-    says what is wrong when the body is not a chat completion."""
+def _read_completion(
+    content: bytes,
+) -> tuple[dict[str, Any], dict[str, Any], str, str | None]:
+    """A chat completion's body, its first choice, that choice's text and its reasoning (vLLM's
+    and SGLang's `reasoning_content`, or `reasoning`); a ValueError that says what is wrong when
+    the body is not a chat completion. A reasoning model cut off while reasoning may answer
+    with no content: its text is then empty."""
     try:
         answer = json.loads(content)
     except ValueError:
@@ -268,10 +275,15 @@ def _read_completion(content: bytes) -> tuple[dict[str, Any], dict[str, Any], st
         raise ValueError("no choices")
     choice = choices[0]
     message = choice.get("message") if isinstance(choice, dict) else None
-    text = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(message, dict):
+        raise ValueError("no message in choices[0]")
+    reasoning = _text(message.get("reasoning_content")) or _text(message.get("reasoning"))
+    text = message.get("content")
+    if text is None and reasoning is not None:
+        text = ""
     if not isinstance(text, str):
         raise ValueError("no message content in choices[0]")
-    return answer, choice, text
+    return answer, choice, text, reasoning
 
 
 def _chain(err: BaseException) -> list[BaseException]:
