@@ -57,7 +57,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 $(BENCH_STAMP): $(STAMP)
-	$(VENV)/bin/pip install --quiet -e '.[dev,bench]'
+	$(VENV)/bin/pip install --quiet -e '.[dev,bench,local]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
@@ -69,6 +69,7 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/self_consistency.py
 	$(VENV)/bin/python bench/dual_agreement.py
 	$(VENV)/bin/python bench/client_throughput.py
+	$(VENV)/bin/python bench/local_model.py
 	$(VENV)/bin/python bench/generate_throughput.py
 	$(VENV)/bin/python bench/decontamination.py
 	$(VENV)/bin/python bench/dedupe_speed.py

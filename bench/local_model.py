@@ -8,23 +8,28 @@ Needs the `local` extra. Starts the server (`LocalModelServer`), then, on the pr
   job's `max_concurrency`; `factory` runs the whole job on them (`generate()` in this process,
   Ray started beforehand; rationalization off so that it sends exactly those requests; units of
   2 problems so that verification overlaps the requests), verification and export included.
-  Both are timed from the first request to the end; the ratio is factory / plain.
+  Both are timed over the whole run (the job's start-up, verification tail and export
+  included) and from the first answer to the last (the endpoint's steady state); the ratios
+  are factory / plain.
 - what the model's replies give, from one run of the config as it is (rationalization on):
   replies truncated, without the asked format, judged; acceptance of the judged replies before
   and after rationalization; rows kept and removed; verified rows per hour.
 
-    .venv/bin/python bench/local_model.py [--rounds 2]
+    .venv/bin/python bench/local_model.py [--rounds 2] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import tempfile
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -43,7 +48,43 @@ from factory.star import requests_for
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def plain_loop(base_url: str, requests: list[ChatRequest], concurrency: int) -> int:
+class Arrivals:
+    """When answers arrived: the plain loop notes its own; for a job, a thread counts the lines
+    of the run's completion logs (each answer is appended there as it arrives) every 10 ms."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def steady_rate(self) -> float:
+        """Answers per second between the first answer and the last: start-up and tail left out."""
+        return (len(self.times) - 1) / (self.times[-1] - self.times[0])
+
+    @contextlib.contextmanager
+    def watching(self, folder: Path) -> Iterator[None]:
+        done = threading.Event()
+
+        def watch() -> None:
+            seen = 0
+            while not done.is_set():
+                lines = sum(
+                    len(path.read_bytes().splitlines()) for path in folder.glob("*.jsonl")
+                ) if folder.is_dir() else 0  # fmt: skip
+                self.times += [time.perf_counter()] * (lines - seen)
+                seen = max(seen, lines)
+                done.wait(0.01)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+
+
+async def plain_loop(
+    base_url: str, requests: list[ChatRequest], concurrency: int, arrivals: Arrivals
+) -> int:
     """Send every request; the completion tokens answered."""
     client = openai.AsyncOpenAI(base_url=base_url, api_key="EMPTY", max_retries=0)
     slots = asyncio.Semaphore(concurrency)
@@ -57,6 +98,7 @@ async def plain_loop(base_url: str, requests: list[ChatRequest], concurrency: in
                 max_tokens=request.max_tokens,
                 seed=request.seed,
             )
+            arrivals.times.append(time.perf_counter())
             return answer.usage.completion_tokens if answer.usage else 0
 
     try:
@@ -68,6 +110,13 @@ async def plain_loop(base_url: str, requests: list[ChatRequest], concurrency: in
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="the server's threads: 1 leaves the other core to the factory, as a model server "
+        "on its own hardware would",
+    )
     args = parser.parse_args()
     config = load_config(ROOT / "configs" / "local-model.yaml")
     problems = list(read_source(config.source))
@@ -80,19 +129,25 @@ def main() -> None:
         )
     ]
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    with tempfile.TemporaryDirectory() as scratch, LocalModelServer() as server:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        LocalModelServer(threads=args.threads) as server,
+    ):
         model = config.model.model_copy(update={"base_url": server.base_url})
-        print(f"SmolLM2-135M-Instruct Q4_1, llama-cpp-python server, {len(problems)} problems")
+        print(
+            f"SmolLM2-135M-Instruct Q4_1, llama-cpp-python server ({args.threads} thread(s)), "
+            f"{len(problems)} problems"
+        )
         print(f"{len(solve)} solve requests, max_tokens {model.max_tokens}, "
               f"concurrency {model.max_concurrency}")  # fmt: skip
         rates: dict[str, list[float]] = {"plain": [], "factory": []}
-        tokens: dict[str, list[float]] = {"plain": [], "factory": []}
+        steady: dict[str, list[float]] = {"plain": [], "factory": []}
         for number in range(args.rounds):
+            arrivals = Arrivals()
             start = time.perf_counter()
-            answered = asyncio.run(plain_loop(server.base_url, solve, model.max_concurrency))
-            seconds = time.perf_counter() - start
-            rates["plain"].append(len(solve) / seconds)
-            tokens["plain"].append(answered / seconds)
+            asyncio.run(plain_loop(server.base_url, solve, model.max_concurrency, arrivals))
+            rates["plain"].append(len(solve) / (time.perf_counter() - start))
+            steady["plain"].append(arrivals.steady_rate())
             job = config.model_copy(
                 update={
                     "run_dir": Path(scratch) / f"throughput-{number}",
@@ -101,21 +156,21 @@ def main() -> None:
                     "solve": config.solve.model_copy(update={"unit_size": 2}),
                 }
             )
+            arrivals = Arrivals()
             start = time.perf_counter()
-            result = generate(job)
-            seconds = time.perf_counter() - start
-            rates["factory"].append(result.metrics.requests_bought / seconds)
-            tokens["factory"].append(result.metrics.completion_tokens / seconds)
-        print("| client | requests/s (each round) | completion tokens/s (each round) |")
+            with arrivals.watching(job.run_dir / "completions"):
+                result = generate(job)
+            rates["factory"].append(result.metrics.requests_bought / (time.perf_counter() - start))
+            steady["factory"].append(arrivals.steady_rate())
+        print("| client | requests/s, whole run (each round) | requests/s, first to last answer |")
         print("|---|---|---|")
         for name in rates:
-            print(f"| {name} | {' '.join(f'{r:.2f}' for r in rates[name])} | "
-                  f"{' '.join(f'{t:.0f}' for t in tokens[name])} |")  # fmt: skip
-        ratios = [f / p for f, p in zip(rates["factory"], rates["plain"], strict=True)]
-        token_ratios = [f / p for f, p in zip(tokens["factory"], tokens["plain"], strict=True)]
-        print(f"factory / plain: requests/s median {statistics.median(ratios):.3f} "
-              f"({' '.join(f'{r:.3f}' for r in ratios)}), completion tokens/s median "
-              f"{statistics.median(token_ratios):.3f}")  # fmt: skip
+            print(f"| {name} | {' '.join(f'{r:.3f}' for r in rates[name])} | "
+                  f"{' '.join(f'{r:.3f}' for r in steady[name])} |")  # fmt: skip
+        for label, table in (("whole run", rates), ("first to last answer", steady)):
+            ratios = [f / p for f, p in zip(table["factory"], table["plain"], strict=True)]
+            print(f"factory / plain, {label}: median {statistics.median(ratios):.3f} "
+                  f"({' '.join(f'{r:.3f}' for r in ratios)})")  # fmt: skip
 
         job = config.model_copy(update={"run_dir": Path(scratch) / "quality", "model": model})
         start = time.perf_counter()
