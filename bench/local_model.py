@@ -15,7 +15,7 @@ Needs the `local` extra. Starts the server (`LocalModelServer`), then, on the pr
   replies truncated, without the asked format, judged; acceptance of the judged replies before
   and after rationalization; rows kept and removed; verified rows per hour.
 
-    .venv/bin/python bench/local_model.py [--rounds 2] [--threads 1]
+    .venv/bin/python bench/local_model.py [--rounds 2] [--threads 1] [--samples N] [--shared-cpus]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -110,15 +111,23 @@ async def plain_loop(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="the server's threads")
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="the server's threads: 1 leaves the other core to the factory, as a model server "
-        "on its own hardware would",
+        "--shared-cpus",
+        action="store_true",
+        help="let the server and the factory share every CPU (default: the server on the last "
+        "CPU, this process, Ray and the process sandbox on the others, as a model server on "
+        "its own hardware)",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=None, help="per problem  [default: the config's]"
     )
     args = parser.parse_args()
     config = load_config(ROOT / "configs" / "local-model.yaml")
+    if args.samples:
+        config = config.model_copy(
+            update={"solve": config.solve.model_copy(update={"samples": args.samples})}
+        )
     problems = list(read_source(config.source))
     prompts = load_prompts(config.star.prompts, config.star.hints)
     solve = [
@@ -128,12 +137,22 @@ def main() -> None:
             problem, prompts, config.model, config.solve.samples, hinted=False
         )
     ]
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus = None
+    if not args.shared_cpus and len(cpus) > 1:
+        server_cpus = {cpus[-1]}
+        os.sched_setaffinity(0, cpus[:-1])  # Ray's processes and the sandbox's inherit it
+        config = config.model_copy(
+            update={"sandbox": config.sandbox.model_copy(update={"backend": "process"})}
+        )
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
     with (
         tempfile.TemporaryDirectory() as scratch,
-        LocalModelServer(threads=args.threads) as server,
+        LocalModelServer(threads=args.threads, cpus=server_cpus) as server,
     ):
         model = config.model.model_copy(update={"base_url": server.base_url})
+        where = "every CPU" if server_cpus is None else f"CPU {cpus[-1]}, the factory on the rest"
+        print(f"the server on {where}; sandbox backend {config.sandbox.backend}")
         print(
             f"SmolLM2-135M-Instruct Q4_1, llama-cpp-python server ({args.threads} thread(s)), "
             f"{len(problems)} problems"
@@ -142,11 +161,16 @@ def main() -> None:
               f"concurrency {model.max_concurrency}")  # fmt: skip
         rates: dict[str, list[float]] = {"plain": [], "factory": []}
         steady: dict[str, list[float]] = {"plain": [], "factory": []}
+        tokens: dict[str, list[float]] = {"plain": [], "factory": []}
         for number in range(args.rounds):
             arrivals = Arrivals()
             start = time.perf_counter()
-            asyncio.run(plain_loop(server.base_url, solve, model.max_concurrency, arrivals))
-            rates["plain"].append(len(solve) / (time.perf_counter() - start))
+            answered = asyncio.run(
+                plain_loop(server.base_url, solve, model.max_concurrency, arrivals)
+            )
+            seconds = time.perf_counter() - start
+            rates["plain"].append(len(solve) / seconds)
+            tokens["plain"].append(answered / seconds)
             steady["plain"].append(arrivals.steady_rate())
             job = config.model_copy(
                 update={
@@ -160,14 +184,22 @@ def main() -> None:
             start = time.perf_counter()
             with arrivals.watching(job.run_dir / "completions"):
                 result = generate(job)
-            rates["factory"].append(result.metrics.requests_bought / (time.perf_counter() - start))
+            seconds = time.perf_counter() - start
+            rates["factory"].append(result.metrics.requests_bought / seconds)
+            tokens["factory"].append(result.metrics.completion_tokens / seconds)
             steady["factory"].append(arrivals.steady_rate())
-        print("| client | requests/s, whole run (each round) | requests/s, first to last answer |")
-        print("|---|---|---|")
+        print("| client | requests/s, whole run | completion tokens/s, whole run | "
+              "requests/s, first answer to last |")  # fmt: skip
+        print("|---|---|---|---|")
         for name in rates:
             print(f"| {name} | {' '.join(f'{r:.3f}' for r in rates[name])} | "
+                  f"{' '.join(f'{r:.0f}' for r in tokens[name])} | "
                   f"{' '.join(f'{r:.3f}' for r in steady[name])} |")  # fmt: skip
-        for label, table in (("whole run", rates), ("first to last answer", steady)):
+        for label, table in (
+            ("requests/s, whole run", rates),
+            ("completion tokens/s, whole run", tokens),
+            ("requests/s, first answer to last", steady),
+        ):
             ratios = [f / p for f, p in zip(table["factory"], table["plain"], strict=True)]
             print(f"factory / plain, {label}: median {statistics.median(ratios):.3f} "
                   f"({' '.join(f'{r:.3f}' for r in ratios)})")  # fmt: skip

@@ -48,7 +48,8 @@ class LocalModelServer:
     """`python -m llama_cpp.server` serving one GGUF model on 127.0.0.1, started and stopped.
 
     `start()` returns once `GET /v1/models` answers; `stop()` sends SIGTERM, then SIGKILL after
-    `STOP_TIMEOUT_S`. The server's log goes to `log` (default: discarded).
+    `STOP_TIMEOUT_S`. The server's log goes to `log` (default: discarded); `cpus`, when given,
+    are the only CPUs it runs on.
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class LocalModelServer:
         alias: str = SMOLLM2_ALIAS,
         context: int = 2048,
         threads: int | None = None,
+        cpus: set[int] | None = None,
         log: Path | None = None,
     ) -> None:
         self.model = model if model is not None else bundled_model()
@@ -68,6 +70,7 @@ class LocalModelServer:
         self.port = port or _free_port()
         self.context = context
         self.threads = threads or os.cpu_count() or 1
+        self.cpus = cpus
         self.log = log
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -95,7 +98,11 @@ class LocalModelServer:
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
         try:
             self._process = subprocess.Popen(
-                self.command(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=None if self.cpus is None else self._pin,
             )
         finally:
             if self.log:
@@ -111,6 +118,9 @@ class LocalModelServer:
                 self.stop()
                 raise LocalModelError(f"the model server did not answer within {timeout_s:g} s")
             time.sleep(0.2)
+
+    def _pin(self) -> None:
+        os.sched_setaffinity(0, self.cpus)  # type: ignore[arg-type]
 
     def wait(self) -> int:
         """Until the server exits; its exit code."""
