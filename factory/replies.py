@@ -50,11 +50,7 @@ def read_reply(completion: Completion) -> Reply:
         inline = answer[opened + len(_OPEN) if opened >= 0 else 0 : closed].strip()
         reasoning = "\n\n".join(part for part in (reasoning, inline) if part) or None
         answer = answer[closed + len(_CLOSE) :]
-    elif opened >= 0:
-        reasoning = "\n\n".join(
-            part for part in (reasoning, answer[opened + len(_OPEN) :].strip()) if part
-        )
-        answer = answer[:opened]
+    elif opened >= 0:  # kept as written: an export must not close a block the model left open
         truncated = "its <think> block was never closed: the reply ended inside its reasoning"
     if completion.finish_reason == "length":
         count = completion.completion_tokens

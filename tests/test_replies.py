@@ -49,7 +49,7 @@ def test_a_reasoning_field_is_read_and_joined_with_inline_reasoning() -> None:
 def test_an_unclosed_think_block_is_truncated_whatever_the_finish_reason() -> None:
     reply = read_reply(completion("<think>2 + 2 = 4, the answer is 4"))
     assert reply.truncated is not None and "never closed" in reply.truncated
-    assert reply.answer == "" and reply.reasoning == "2 + 2 = 4, the answer is 4"
+    assert reply.answer == "<think>2 + 2 = 4, the answer is 4" and reply.reasoning is None
 
 
 def test_a_reply_stopped_for_length_is_truncated_even_when_it_ends_on_an_answer() -> None:
