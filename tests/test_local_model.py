@@ -20,6 +20,7 @@ from generation_support import run_records
 from factory.config import load_config
 from factory.generate import generate
 from factory.models.base import FailureKind
+from factory.models.local_server import LocalModelError, LocalModelServer, bundled_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,8 +31,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.local_model, pytest.mark.usefixtures
 def model_server(tmp_path_factory: pytest.TempPathFactory):
     try:
         import llama_cpp.server  # noqa: F401
-
-        from factory.models.local_server import LocalModelError, LocalModelServer, bundled_model
 
         model = bundled_model()
     except (ImportError, LocalModelError) as err:
