@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from factory.models.base import Completion
+from verifiers.math.extract import braced
 
 SCREEN = "reply"
 """The `verifier` of a verdict that the job gave a reply before any verifier saw it."""
@@ -74,10 +75,4 @@ def missing_format(domain: str, answer: str) -> str | None:
 
 def _closed_box(text: str) -> bool:
     """Whether `text` holds a `\\boxed{…}` whose braces close."""
-    for match in _BOXED.finditer(text):
-        depth = 0
-        for char in text[match.end() - 1 :]:
-            depth += {"{": 1, "}": -1}.get(char, 0)
-            if depth == 0:
-                return True
-    return False
+    return any(braced(text, match.end() - 1) for match in _BOXED.finditer(text))

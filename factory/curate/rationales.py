@@ -10,7 +10,8 @@ Rules for rationalized rows:
 - `mentions_hint`: the text speaks of a hint, a reference or given solution, or being told.
 - `no_reasoning`: fewer than `MIN_PROSE_WORDS` words outside code blocks and boxed answers.
 - `copies_hint` (code): the program is the reference solution again, token for token but for
-  at most `1 - COPY_SIMILARITY` of the tokens (names, literals and layout included).
+  at most `1 - COPY_SIMILARITY` of the tokens (names and literals count; comments and layout
+  do not).
 Rule for every code row judged by unit tests (`stdio` programs are meant to run):
 - `runs_module_code`: the program does something when imported: a call, a loop, a print, any
   statement but imports, definitions, constant assignments and an `if __name__ == "__main__":`
@@ -156,7 +157,7 @@ def _inert(statement: ast.stmt) -> bool:
     if isinstance(statement, ast.If) and _is_main_guard(statement.test):
         return True
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-        return _call_name(statement.value) in {"setrecursionlimit"}
+        return _call_name(statement.value) == "setrecursionlimit"
     return False
 
 
