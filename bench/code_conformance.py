@@ -20,7 +20,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+from benchmark_data import HUMANEVAL, MBPP
+
 FACTORY = Path(sys.executable).parent / "factory"
 
 
@@ -30,7 +31,7 @@ def fenced(code: str) -> str:
 
 def humaneval(stub: bool) -> list[dict]:
     rows = []
-    with gzip.open(BENCHMARKS / "HumanEval.jsonl.gz", "rt") as handle:
+    with gzip.open(HUMANEVAL, "rt") as handle:
         for line in handle:
             task = json.loads(line)
             body = "    pass\n" if stub else task["canonical_solution"]
@@ -52,7 +53,7 @@ def humaneval(stub: bool) -> list[dict]:
 
 def mbpp() -> list[dict]:
     rows = []
-    for line in (BENCHMARKS / "mbpp.jsonl").read_text().splitlines():
+    for line in MBPP.read_text().splitlines():
         task = json.loads(line)
         code = "\n".join([task["test_setup_code"], *task["test_list"]])
         rows.append(

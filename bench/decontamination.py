@@ -1,7 +1,7 @@
 """Decontamination against HumanEval and MBPP: planted copies caught, our own problems kept, speed.
 
-Planted copies (`tests/planted_contamination.py`) of all 164 HumanEval and 974 MBPP problems,
-read from `../shared/benchmarks`: exact, whitespace changed, identifiers renamed, instructions
+Planted copies (`bench/planted_contamination.py`) of all 164 HumanEval and 974 MBPP problems,
+read from the repository's copies (`tests/data/benchmarks`): exact, whitespace changed, identifiers renamed, instructions
 reworded, numbers substituted, and the light edits together. Clean problems: the project's own
 generators. Also reported: each field of a copy alone, copies as exported rows, and MBPP's own
 non-test problems against its test split (different problems in the same words, many of them
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -23,21 +22,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from planted_contamination import (  # noqa: E402
-    HUMANEVAL,
-    MBPP,
+from benchmark_data import HUMANEVAL, MBPP
+from planted_contamination import (
     as_row,
     clean_problems,
     mbpp_problems,
     planted,
 )
 
-from factory.curate.benchmarks import load_benchmarks  # noqa: E402
-from factory.curate.decontaminate import Decontaminator, Hit, decontaminate_file  # noqa: E402
-from factory.records import Problem  # noqa: E402
+from factory.curate.benchmarks import load_benchmarks
+from factory.curate.decontaminate import Decontaminator, Hit, decontaminate_file
+from factory.records import Problem
 
 
 def rate(hits: Sequence[Hit | None]) -> str:

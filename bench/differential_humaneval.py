@@ -8,8 +8,7 @@ Every candidate is judged by `factory verify` (Docker sandbox, 2 workers) with t
   set with `--no-differential` shows what the tests alone let through. Each row has the task, the
   solution, its flaw and a witness: an input on which it differs from the canonical solution.
 
-HumanEval is read from `$FACTORY_BENCHMARKS` when it holds `HumanEval.jsonl.gz`, else from
-`../shared/benchmarks`.
+HumanEval is the repository's copy (`bench/benchmark_data.py`).
 
     .venv/bin/python bench/differential_humaneval.py [--workers 2]
 """
@@ -19,7 +18,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -28,15 +26,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
-CONFIGURED = Path(os.environ.get("FACTORY_BENCHMARKS") or SHARED).expanduser()
-BENCHMARKS = CONFIGURED if (CONFIGURED / "HumanEval.jsonl.gz").exists() else SHARED
+from benchmark_data import HUMANEVAL
+
 PLANTED = Path(__file__).with_name("humaneval_planted.jsonl")
 FACTORY = Path(sys.executable).parent / "factory"
 
 
 def tasks() -> dict[str, dict]:
-    with gzip.open(BENCHMARKS / "HumanEval.jsonl.gz", "rt") as handle:
+    with gzip.open(HUMANEVAL, "rt") as handle:
         return {task["task_id"]: task for task in map(json.loads, handle)}
 
 

@@ -9,20 +9,17 @@ import argparse
 import json
 import time
 from collections import Counter
-from pathlib import Path
+
+from benchmark_data import MATH_PEER
 
 from verifiers.math.check import check
-
-PEER_FILE = (
-    Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "math_equivalence_peer.jsonl"
-)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", action="store_true", help="print every wrong row")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in PEER_FILE.read_text().splitlines()]
+    rows = [json.loads(line) for line in MATH_PEER.read_text().splitlines()]
     right, total = Counter(), Counter()
     false_accepts, false_rejects = [], []
     start = time.perf_counter()

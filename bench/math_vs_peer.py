@@ -15,15 +15,12 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-PEER_FILE = (
-    Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "math_equivalence_peer.jsonl"
-)
+from benchmark_data import MATH_PEER
 
 
 def load_rows() -> list[dict]:
-    return [json.loads(line) for line in PEER_FILE.read_text().splitlines()]
+    return [json.loads(line) for line in MATH_PEER.read_text().splitlines()]
 
 
 def run_ours(rows: list[dict], repeat: int) -> dict:

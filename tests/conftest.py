@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from benchmark_data import DATA
 
 PLUGIN_MODULES = Path(__file__).parent / "plugins"
 
@@ -86,34 +87,23 @@ def sandbox_containers(client, besides: frozenset = frozenset()) -> set[str]:
     return {c["Id"] for c in found} - besides
 
 
-SHARED_BENCHMARKS = Path(
-    os.environ.get(
-        "FACTORY_SHARED_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
-    )
-)
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
-    yield from _skip_without_shared_benchmarks()
+    yield from _skip_without_benchmark_data()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    yield from _skip_without_shared_benchmarks()
+    yield from _skip_without_benchmark_data()
 
 
-def _skip_without_shared_benchmarks():
-    """A test that reads the public benchmark files beside the project (`../shared/benchmarks`)
-    skips, saying so, in a clone that has none; under CI=true it fails, as CI has them."""
+def _skip_without_benchmark_data():
+    """A test that reads the public benchmark files the repository ships (`tests/data`) skips,
+    saying so, in a copy that lacks them (an sdist, a sparse checkout); under CI=true it fails."""
     outcome = yield
     error = outcome.excinfo[1] if outcome.excinfo else None
     missing = getattr(error, "filename", None) if isinstance(error, FileNotFoundError) else None
-    if (
-        missing
-        and str(missing).startswith(str(SHARED_BENCHMARKS))
-        and os.environ.get("CI") != "true"
-    ):
+    if missing and str(missing).startswith(str(DATA)) and os.environ.get("CI") != "true":
         outcome.force_exception(
-            pytest.skip.Exception(f"{missing} is not here: a plain clone has no ../shared")
+            pytest.skip.Exception(f"{missing} is not here: this copy lacks the benchmark data")
         )

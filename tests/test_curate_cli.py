@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from attempts import make_attempt
+from benchmark_data import MBPP
 from generation_support import job_config
-from planted_contamination import MBPP
 from run_cli import run_factory
 
 from factory.run_store import RunStore

@@ -19,10 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from benchmark_data import HUMANEVAL, MBPP
 from planted_contamination import (
-    HUMANEVAL,
     KINDS,
-    MBPP,
     as_row,
     clean_problems,
     humaneval_problems,
@@ -48,10 +47,6 @@ RULES = {"ngram", "code", "statement", "ngram_numbers", "code_numbers"}
 
 @pytest.fixture(scope="module")
 def code_benchmarks() -> list[BenchmarkItem]:
-    if not HUMANEVAL.is_file() or not MBPP.is_file():
-        raise FileNotFoundError(
-            2, "HumanEval and MBPP (the shared benchmarks) are missing", HUMANEVAL
-        )
     return load_benchmarks([HUMANEVAL, MBPP])
 
 
@@ -343,7 +338,7 @@ def test_pull_writes_json_lines_that_load(tmp_path: Path, monkeypatch: pytest.Mo
     folder = tmp_path / "benchmarks"
     paths = pull_benchmarks(folder)
     assert [p.name for p in paths] == [
-        "humaneval.jsonl",
+        "HumanEval.jsonl.gz",
         "mbpp.jsonl",
         "gsm8k.jsonl",
         "math500.jsonl",
@@ -351,8 +346,8 @@ def test_pull_writes_json_lines_that_load(tmp_path: Path, monkeypatch: pytest.Mo
     assert ("openai/gsm8k", "main", "test") in requested
     items = load_benchmarks([folder])
     assert sorted((i.benchmark, i.domain) for i in items) == [
+        ("HumanEval", "code"),
         ("gsm8k", "math"),
-        ("humaneval", "code"),
         ("math500", "math"),
         ("mbpp", "code"),
     ]

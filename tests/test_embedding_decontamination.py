@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from planted_contamination import HUMANEVAL, MBPP, clean_problems, planted
+from benchmark_data import HUMANEVAL, MBPP
+from planted_contamination import clean_problems, planted
 
 from factory.curate.benchmarks import BenchmarkItem, load_benchmarks
 from factory.curate.decontaminate import Decontaminator

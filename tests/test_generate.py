@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from benchmark_data import HUMANEVAL, MBPP
 from generation_support import (
     exported_rows,
     job_config,
@@ -23,7 +24,6 @@ from generation_support import (
     sums_job,
 )
 from model_server import ModelServer
-from planted_contamination import HUMANEVAL, MBPP
 
 from factory.generate import generate
 from factory.pipeline import JobFailed

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from benchmark_data import MATH_PEER
 
 from verifiers.math.check import check
 
-PEER_FILE = (
-    Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "math_equivalence_peer.jsonl"
-)
 FLOOR = 400
 # Rows that encode a convention or an extraction policy rather than mathematics, and the two
 # pairs the file labels both ways under different options: a false accept there is not a bug.
@@ -21,9 +18,7 @@ BOTH_WAYS = {("$x \\in [-2,7]$", "$-2 \\\\le x \\\\le 7$"), ("$f(x)$", "$f(y)$")
 
 @pytest.fixture(scope="module")
 def outcomes() -> list[tuple[dict, bool]]:
-    if not PEER_FILE.exists():
-        raise FileNotFoundError(2, "the shared benchmarks must sit beside the project", PEER_FILE)
-    rows = [json.loads(line) for line in PEER_FILE.read_text().splitlines()]
+    rows = [json.loads(line) for line in MATH_PEER.read_text().splitlines()]
     return [(row, check(row["prediction"], row["gold"]).accepted) for row in rows]
 
 

@@ -229,19 +229,20 @@ def benchmark_paths(against: Sequence[Path]) -> list[Path]:
 
 @dataclass(frozen=True)
 class _Pull:
-    name: str
+    file: str
     repo: str
     config: str | None
     split: str
 
 
 PULLED = (
-    _Pull("humaneval", "openai/openai_humaneval", None, "test"),
-    _Pull("mbpp", "google-research-datasets/mbpp", "full", "train+test+validation+prompt"),
-    _Pull("gsm8k", "openai/gsm8k", "main", "test"),
-    _Pull("math500", "HuggingFaceH4/MATH-500", None, "test"),
+    _Pull("HumanEval.jsonl.gz", "openai/openai_humaneval", None, "test"),
+    _Pull("mbpp.jsonl", "google-research-datasets/mbpp", "full", "train+test+validation+prompt"),
+    _Pull("gsm8k.jsonl", "openai/gsm8k", "main", "test"),
+    _Pull("math500.jsonl", "HuggingFaceH4/MATH-500", None, "test"),
 )
-"""All of MBPP, not only its test split: its train and prompt splits are benchmarks' few-shots."""
+"""All of MBPP, not only its test split: its train and prompt splits are benchmarks' few-shots.
+HumanEval and MBPP take their upstream file names, the names the repository's copies have."""
 
 
 def pull_benchmarks(folder: Path) -> list[Path]:
@@ -264,13 +265,14 @@ def pull_benchmarks(folder: Path) -> list[Path]:
                 f"({type(err).__name__}: {err}); is the network up? "
                 "Otherwise pass benchmark files with --against"
             ) from err
-        paths.append(_write_jsonl(folder / f"{pull.name}.jsonl", rows))
+        paths.append(_write_jsonl(folder / pull.file, rows))
     return paths
 
 
 def _write_jsonl(path: Path, rows: Any) -> Path:
     partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(partial, "wt", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     partial.replace(path)

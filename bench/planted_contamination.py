@@ -1,7 +1,7 @@
 """Planted contamination: HumanEval and MBPP turned into our Problems, copied and lightly edited.
 
-Shared by `tests/test_decontaminate.py` and `bench/decontamination.py`. The benchmark files are
-read where they lie (`../shared/benchmarks`, or `$FACTORY_SHARED_BENCHMARKS`), never copied.
+Shared by `tests/test_decontaminate.py` and `bench/decontamination.py`; the benchmark files are
+the repository's copies (`benchmark_data`).
 Each kind of copy is one function of (problem, rng), so the two report the same rates:
 
 - `exact`: the problem as it is;
@@ -22,27 +22,19 @@ import builtins
 import gzip
 import json
 import keyword
-import os
 import random
 import re
 import textwrap
 import warnings
 from collections.abc import Callable
-from pathlib import Path
+
+from benchmark_data import HUMANEVAL, MBPP
 
 from factory.prompts import load_prompts
 from factory.records import AssertTests, Problem
 from factory.sources.code_problems import generate_code
 from factory.sources.math_problems import generate_math
 
-SHARED_BENCHMARKS = Path(
-    os.environ.get(
-        "FACTORY_SHARED_BENCHMARKS",
-        Path(__file__).resolve().parents[2] / "shared" / "benchmarks",
-    )
-)
-HUMANEVAL = SHARED_BENCHMARKS / "HumanEval.jsonl.gz"
-MBPP = SHARED_BENCHMARKS / "mbpp.jsonl"
 _PROMPTS = load_prompts({}, {})
 
 

@@ -1,0 +1,16 @@
+"""The public benchmark files this repository ships as test data, for tests and benchmarks alike.
+
+They are copies of HumanEval, MBPP and the math-equivalence peer file, unchanged, with their
+origin and licences in `tests/data/README.md`. `tests/data/benchmarks` holds only benchmarks, so
+it can be named as a whole (`FACTORY_BENCHMARKS=tests/data/benchmarks`, `--against`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+BENCHMARKS = DATA / "benchmarks"
+HUMANEVAL = BENCHMARKS / "HumanEval.jsonl.gz"
+MBPP = BENCHMARKS / "mbpp.jsonl"
+MATH_PEER = DATA / "math_equivalence_peer.jsonl"
