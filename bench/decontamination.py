@@ -1,11 +1,12 @@
 """Decontamination against HumanEval and MBPP: planted copies caught, our own problems kept, speed.
 
 Planted copies (`bench/planted_contamination.py`) of all 164 HumanEval and 974 MBPP problems,
-read from the repository's copies (`tests/data/benchmarks`): exact, whitespace changed, identifiers renamed, instructions
-reworded, numbers substituted, and the light edits together. Clean problems: the project's own
-generators. Also reported: each field of a copy alone, copies as exported rows, and MBPP's own
-non-test problems against its test split (different problems in the same words, many of them
-one-word variants of a test problem: an upper bound on removals of look-alikes).
+read from the repository's copies (`tests/data/benchmarks`): exact, whitespace changed,
+identifiers renamed, instructions reworded, numbers substituted, and the light edits together.
+Clean problems: the project's own generators. Also reported: each field of a copy alone, copies
+as exported rows, and MBPP's own non-test problems against its test split (different problems in
+the same words, many of them one-word variants of a test problem: an upper bound on removals of
+look-alikes).
 
     .venv/bin/python bench/decontamination.py [--clean-seeds 2] [--texts 100000]
 """

@@ -47,6 +47,26 @@ class Probe:
     """Run beside a judge that reports whether it was left alone."""
 
 
+_USERS_FILES = """
+import os, sys
+own = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+found = []
+for top in ('/home', '/root', '/srv', '/mnt', '/opt', '/work', '/var/tmp'):
+    for folder, inner, files in os.walk(top):
+        if folder in own:
+            inner[:] = []
+            try:
+                open(os.path.join(folder, 'vf-probe'), 'w')
+                found.append(folder + ' is writable')
+            except OSError:
+                pass
+        else:
+            found += [os.path.join(folder, name) for name in files]
+print(found)
+"""
+"""Every file under the users' folders but in the interpreter's own (shown read-only)."""
+
+
 PROBES = (
     Probe(
         "runs a program",
@@ -77,11 +97,10 @@ PROBES = (
     ),
     Probe(
         "users' files hidden",
-        "import os\n"
-        "dirs = ('/home', '/root', '/srv', '/mnt', '/opt', '/var/tmp')\n"
-        "print([d for d in dirs if os.path.isdir(d) and os.listdir(d)])",
+        _USERS_FILES,
         lambda r: r.stdout.strip() == "[]",
-        "this machine's users' directories and scratch space are empty in the sandbox",
+        "this machine's users' directories and scratch space are empty in the sandbox, but for "
+        "the sandbox's own Python installation, which is read-only",
         backends=("process",),
     ),
     Probe(

@@ -16,6 +16,7 @@ import select
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,8 +50,16 @@ def namespace_prefix() -> tuple[str, ...]:
     return ()
 
 
-def python_for_sandbox() -> str:
-    """A python3 that the sandbox user can run: the system's, not one under /root."""
+def python_for_sandbox(prefix: tuple[str, ...]) -> str:
+    """The interpreter the supervisor, judges and programs run on.
+
+    This one, whose environment holds what the harness needs (pytest, Hypothesis) wherever it
+    lives: the sandbox's mount namespace shows its folders again (`interpreter_folders`). Only
+    when the supervisor starts as another user before any namespace (`setpriv` first), which
+    cannot reach a private folder, is it the system's python3.
+    """
+    if "setpriv" not in prefix[:1]:
+        return sys.executable
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
         if os.access(candidate, os.X_OK):
             return candidate
@@ -60,21 +69,60 @@ def python_for_sandbox() -> str:
     return found
 
 
+def interpreter_folders(python: str, covered: list[str]) -> list[str]:
+    """The folders of `python`'s installation (its environment and the base it was made from)
+    that lie in a folder the sandbox covers: shown again there, read-only."""
+    if python != sys.executable:
+        return []
+    own = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}, key=len)
+    outermost = [p for i, p in enumerate(own) if not any(_within(p, o) for o in own[:i])]
+    return [p for p in outermost if any(_within(p, d) for d in covered)]
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 HIDDEN = ("/home", "/root", "/srv", "/mnt", "/media", "/opt", "/work", "/run/user")
 """Where this machine's users keep their files: empty in the sandbox's mount namespace."""
+SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
+"""Fresh and writable for everyone in the sandbox's mount namespace."""
 _HIDE = """
 set -e
 supervisor=$(cat "$1")  # the project may live under a directory about to be hidden
-for dir in /tmp /var/tmp /dev/shm; do
+shift
+# The interpreter's folders ($VF_SHOWN) are bound into a staging tmpfs ($VF_STAGE, a folder
+# hidden anyway) before anything is hidden, since they may live under /tmp or a private folder,
+# and bound back read-only once the rest is hidden.
+n=0
+if [ -n "$VF_SHOWN" ]; then
+    mount -t tmpfs -o mode=0700,size=1m vf-stage "$VF_STAGE"
+    for dir in $VF_SHOWN; do
+        n=$((n + 1)); mkdir "$VF_STAGE/$n"; mount --bind "$dir" "$VF_STAGE/$n"
+    done
+fi
+for dir in $VF_SCRATCH; do
     if [ -d "$dir" ]; then mount -t tmpfs -o mode=1777,size=1g vf-scratch "$dir"; fi
 done
 mkdir -m 0755 /tmp/.vf
 printf '%s\\n' "$supervisor" > /tmp/.vf/supervisor.py
-shift
 for dir in $VF_HIDDEN; do
-    if [ -d "$dir" ]; then mount -t tmpfs -o mode=0755,size=1m vf-hidden "$dir"; fi
+    if [ -d "$dir" ] && [ "$dir" != "$VF_STAGE" ]; then
+        mount -t tmpfs -o mode=0755,size=1m vf-hidden "$dir"
+    fi
 done
-unset VF_HIDDEN
+n=0
+for dir in $VF_SHOWN; do
+    n=$((n + 1)); mkdir -p "$dir"
+    mount --bind "$VF_STAGE/$n" "$dir"
+    mount -o remount,bind,ro "$dir"
+    umount "$VF_STAGE/$n"
+done
+if [ -n "$VF_SHOWN" ]; then
+    umount "$VF_STAGE"
+    mount -t tmpfs -o mode=0755,size=1m vf-hidden "$VF_STAGE"
+fi
+unset VF_SCRATCH VF_HIDDEN VF_SHOWN VF_STAGE
 exec "$@" /tmp/.vf/supervisor.py
 """
 
@@ -88,8 +136,8 @@ def supervisor_command() -> tuple[list[str], dict[str, str]]:
     holding the expected output, say). Started by root, the supervisor keeps only the
     capabilities it needs.
     """
-    python = python_for_sandbox()
     prefix = namespace_prefix()
+    python = python_for_sandbox(prefix)
     if not prefix:  # no namespaces: a plain child, this machine's /tmp is not ours to police
         work = tempfile.mkdtemp(prefix="vf-sandbox-")
         os.chmod(work, 0o1777)
@@ -100,13 +148,26 @@ def supervisor_command() -> tuple[list[str], dict[str, str]]:
     project = str(SUPERVISOR.parents[1])
     system = project.startswith(("/usr/", "/lib", "/bin", "/etc"))  # installed beside python3's own
     hidden = [*HIDDEN, os.path.expanduser("~"), *([] if system else [project])]
+    covered = [*hidden, *SCRATCH]
+    shown = [d for d in interpreter_folders(python, covered) if " " not in d]
     command = [*prefix, "sh", "-c", _HIDE, "vf-hide", str(SUPERVISOR), *drop, python, "-u"]
     settings = {
         "SANDBOX_WORK_ROOT": "/tmp/.vf/work",
-        "SANDBOX_SCRATCH_DIRS": "/tmp:/var/tmp:/dev/shm",
+        "SANDBOX_SCRATCH_DIRS": ":".join(SCRATCH),
+        "VF_SCRATCH": " ".join(SCRATCH),
         "VF_HIDDEN": " ".join(shlex.quote(d) for d in hidden if " " not in d),
+        "VF_SHOWN": " ".join(shown),
+        "VF_STAGE": _stage(shown) if shown else "",
     }
     return command, settings
+
+
+def _stage(shown: list[str]) -> str:
+    """A folder the sandbox hides anyway, above none of `shown`, to stage them in."""
+    for folder in HIDDEN:
+        if os.path.isdir(folder) and not any(d.startswith(folder + "/") for d in shown):
+            return folder
+    raise SandboxError(f"no folder to stage {', '.join(shown)} in: none of {HIDDEN} is free")
 
 
 class ProcessSession(Session):

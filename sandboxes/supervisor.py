@@ -633,7 +633,8 @@ def _sources(modules: dict) -> dict:
 
 def _role(party: dict, job: dict, workdir: str, uid: int, judge: bool, cpu: int | None) -> dict:
     env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        # python3 is this interpreter, with what the harness needs, wherever it is installed
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
         "HOME": workdir,
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",

@@ -63,10 +63,7 @@ def test_each_format_accepts_the_right_program_and_rejects_a_wrong_one(
     assert any(d["outcome"] in {"failed", "wrong_answer"} for d in rejected.details)
 
 
-@pytest.mark.docker
 def test_pytest_format(sandbox: Sandbox) -> None:
-    if sandbox.backend != "docker":
-        pytest.skip("pytest lives in the Docker image")
     tests = {
         "format": "pytest",
         "code": "from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",
@@ -115,7 +112,6 @@ def test_cheats_are_rejected(sandbox: Sandbox, program: str) -> None:
     assert verdict.status == "rejected", verdict.reason
 
 
-@pytest.mark.docker
 @pytest.mark.parametrize(
     "program",
     [
@@ -127,8 +123,6 @@ def test_cheats_are_rejected(sandbox: Sandbox, program: str) -> None:
     ids=["pytest.skip", "writes a conftest", "replaces pytest.main"],
 )
 def test_pytest_cheats_are_rejected(sandbox: Sandbox, program: str) -> None:
-    if sandbox.backend != "docker":
-        pytest.skip("pytest lives in the Docker image")
     tests = {
         "format": "pytest",
         "code": "from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",

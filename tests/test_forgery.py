@@ -59,11 +59,6 @@ def assert_not_accepted(verdict) -> None:
     assert verdict.status in {"rejected", "timeout"}, (verdict.status, verdict.reason)
 
 
-def needs_pytest(sandbox: Sandbox) -> None:
-    if sandbox.backend != "docker":
-        pytest.skip("pytest lives in the Docker image")
-
-
 RIGHT = "def add(a, b):\n    return a + b\n"
 WRONG = "def add(a, b):\n    return a - b\n"
 
@@ -674,7 +669,6 @@ def test_attack_on_judged_formats(box: Sandbox, form: str, attack: str) -> None:
 @pytest.mark.docker
 @pytest.mark.parametrize("attack", ATTACKS.values(), ids=ATTACKS.keys())
 def test_attack_on_pytest_format(box: Sandbox, attack: str) -> None:
-    needs_pytest(box)
     assert_not_accepted(judge(box, attack, PYTEST_ADD))
 
 
@@ -768,7 +762,6 @@ def test_a_config_file_above_the_judges_dir_cannot_reach_its_pytest(
     """pytest looks for its config in every parent of the test file: the sandbox's work root,
     writable by the program, is one; `pythonpath` there puts a dir of the program's on the
     judge's sys.path, ahead of the modules pytest imports late (pdb, ...)."""
-    needs_pytest(box)
     program = f"""
 import os
 root = os.path.dirname(os.path.dirname(os.getcwd()))
@@ -821,7 +814,6 @@ for place in (here, os.path.dirname(here), root, "/tmp"):
 @pytest.mark.docker
 @pytest.mark.parametrize("attack", PYTEST_ATTACKS.values(), ids=PYTEST_ATTACKS.keys())
 def test_pytest_specific_attacks(box: Sandbox, attack: str) -> None:
-    needs_pytest(box)
     assert_not_accepted(judge(box, attack, PYTEST_ADD))
 
 
@@ -1551,7 +1543,6 @@ HONEST_PYTEST = {
 @pytest.mark.docker
 @pytest.mark.parametrize(("program", "tests"), HONEST_PYTEST.values(), ids=HONEST_PYTEST.keys())
 def test_honest_pytest_programs_are_accepted(box: Sandbox, program: str, tests: dict) -> None:
-    needs_pytest(box)
     verdict = judge(box, program, tests)
     assert verdict.status == "accepted", verdict.reason
 
@@ -1672,7 +1663,6 @@ standard modules and whatever the module imported before the star import."""
 def test_star_imports_in_pytest_modules_cannot_shadow(
     box: Sandbox, program: str, code: str
 ) -> None:
-    needs_pytest(box)
     assert_not_accepted(judge(box, program, {"format": "pytest", "code": code, "time_limit_s": 5}))
 
 
@@ -1753,7 +1743,6 @@ def test_honest_oddballs_are_accepted(box: Sandbox, program: str, tests: dict) -
 
 
 def test_honest_star_import_in_a_pytest_module_is_accepted(box: Sandbox) -> None:
-    needs_pytest(box)
     program = "import math\n\ndef add(a, b):\n    return a + b\n\ndef _helper():\n    pass\n"
     code = (
         "import math\nimport pytest\nfrom solution import *\n\n\n"

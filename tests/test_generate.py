@@ -42,8 +42,7 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(
 ) -> None:
     config = job_config(
         tmp_path,
-        # Three code problems: the formats assert, call and stdio; pytest-format tests need the
-        # Docker sandbox (the process sandbox has no pytest), and the test must run without it.
+        # Three code problems: the formats assert, call and stdio.
         source={"generators": {"math": 16, "code": 3, "seed": 3}},
         model={"offline_error_rate": 0.5},
         solve={"samples": 2, "keep": 2, "unit_size": 4},

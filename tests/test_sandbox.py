@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -331,3 +332,40 @@ def test_one_user_still_keeps_the_judges_memory_and_descriptors_out_of_reach(
     reached = eval(result.stdout)  # a list of strings the probe printed
     assert reached and all(item.startswith("signal ") for item in reached), reached
     assert result.report.strip() == "intact"
+
+
+@pytest.mark.slow
+def test_an_interpreter_under_a_private_folder_runs_the_harness(tmp_path: Path) -> None:
+    """A project cloned under a folder only its owner may enter (`mktemp -d`, a 0700 home), with
+    its environment inside: the sandbox runs on that environment's interpreter, which has what
+    the harness needs, while the rest of the folder stays hidden."""
+    from sandboxes.process_backend import namespace_prefix
+
+    if not namespace_prefix():
+        pytest.skip("no namespaces here: the process sandbox cannot hide this machine's files")
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    (private / "secret.txt").write_text("expected output")
+    venv = private / "clone" / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [venv / "bin" / "pip", "install", "--quiet", "docker", "hypothesis", "pytest"], check=True
+    )
+    project = str(Path(__file__).resolve().parents[1])
+    probe = f"""
+import sys
+sys.path.insert(0, {project!r})
+from sandboxes import open_sandbox
+from sandboxes.job import Job
+box = open_sandbox("process")
+secret = {str(private / "secret.txt")!r}
+code = f"import os, sys, hypothesis, pytest; print(sys.executable, os.path.exists({{secret!r}}))"
+result = box.run(Job(argv=["python3", "-I", "p.py"], files={{"p.py": code}}))
+box.close()
+print(result.stdout.strip() or result.stderr)
+"""
+    done = subprocess.run(
+        [venv / "bin" / "python", "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(venv / "bin" / "python3"), "False"]
