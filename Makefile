@@ -34,7 +34,7 @@ SUBMIT_RUN_DIR ?= /tmp/verified-factory/runs/demo
 submit: install
 	@test -n "$(RAY_ADDRESS)" || { echo "make submit: set RAY_ADDRESS to the cluster's job server, e.g. http://head:8265" >&2; exit 2; }
 	$(VENV)/bin/ray job submit --address "$(RAY_ADDRESS)" --working-dir . \
-		-- python -m factory generate $(SUBMIT_CONFIG) --out $(SUBMIT_RUN_DIR) --resume
+		-- python -m verified_factory generate $(SUBMIT_CONFIG) --out $(SUBMIT_RUN_DIR) --resume
 
 # A real model on 127.0.0.1:8080 (SmolLM2-135M-Instruct, llama-cpp-python's server) until
 # Ctrl-C; `factory generate configs/local-model.yaml` runs a small job against it.

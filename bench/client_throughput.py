@@ -28,9 +28,9 @@ from pathlib import Path
 
 import openai
 
-from factory.config import ModelConfig
-from factory.models.base import ChatRequest, Message
-from factory.models.openai_client import OpenAIClient
+from verified_factory.config import ModelConfig
+from verified_factory.models.base import ChatRequest, Message
+from verified_factory.models.openai_client import OpenAIClient
 
 ROOT = Path(__file__).resolve().parents[1]
 

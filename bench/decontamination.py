@@ -31,9 +31,9 @@ from planted_contamination import (
     planted,
 )
 
-from factory.curate.benchmarks import load_benchmarks
-from factory.curate.decontaminate import Decontaminator, Hit, decontaminate_file
-from factory.records import Problem
+from verified_factory.curate.benchmarks import load_benchmarks
+from verified_factory.curate.decontaminate import Decontaminator, Hit, decontaminate_file
+from verified_factory.records import Problem
 
 
 def rate(hits: Sequence[Hit | None]) -> str:

@@ -30,14 +30,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from factory.config import DedupeConfig
-from factory.curate.dedupe import dedupe_kept
-from factory.models.base import Message
-from factory.prompts import load_prompts
-from factory.records import Problem, Verdict
-from factory.rows import Attempt
-from factory.sources.code_problems import generate_code
-from factory.sources.math_problems import generate_math
+from verified_factory.config import DedupeConfig
+from verified_factory.curate.dedupe import dedupe_kept
+from verified_factory.models.base import Message
+from verified_factory.prompts import load_prompts
+from verified_factory.records import Problem, Verdict
+from verified_factory.rows import Attempt
+from verified_factory.sources.code_problems import generate_code
+from verified_factory.sources.math_problems import generate_math
 
 INTROS = ("", "Let's solve this step by step.", "We work through it one step at a time.")
 CLOSINGS = ("I hope it is correct.", "That settles it.", "Done.")

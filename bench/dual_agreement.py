@@ -19,12 +19,12 @@ from pathlib import Path
 
 from offline_job import generated_rows
 
-from factory.export import read_units
-from factory.records import Candidate, Problem
-from factory.rows import Attempt
-from factory.sources.code_problems import generate_code
-from sandboxes import open_sandbox
-from verifiers.code.verifier import CodeVerifier
+from verified_factory.export import read_units
+from verified_factory.records import Candidate, Problem
+from verified_factory.rows import Attempt
+from verified_factory.sandboxes import open_sandbox
+from verified_factory.sources.code_problems import generate_code
+from verified_factory.verifiers.code.verifier import CodeVerifier
 
 SEED = 5
 

@@ -36,15 +36,15 @@ from pathlib import Path
 import openai
 import ray
 
-from factory.config import load_config
-from factory.export import read_units
-from factory.generate import generate
-from factory.models.base import ChatRequest
-from factory.models.local_server import LocalModelServer
-from factory.prompts import load_prompts
-from factory.rows import Attempt
-from factory.sources import read_source
-from factory.star import requests_for
+from verified_factory.config import load_config
+from verified_factory.export import read_units
+from verified_factory.generate import generate
+from verified_factory.models.base import ChatRequest
+from verified_factory.models.local_server import LocalModelServer
+from verified_factory.prompts import load_prompts
+from verified_factory.rows import Attempt
+from verified_factory.sources import read_source
+from verified_factory.star import requests_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from collections import Counter
 
 from benchmark_data import MATH_PEER
 
-from verifiers.math.check import check
+from verified_factory.verifiers.math.check import check
 
 
 def main() -> None:

@@ -24,9 +24,9 @@ def load_rows() -> list[dict]:
 
 
 def run_ours(rows: list[dict], repeat: int) -> dict:
-    from factory.records import Candidate
-    from verifiers.math import MathVerifier
-    from verifiers.math.verifier import TIME_LIMIT_S
+    from verified_factory.records import Candidate
+    from verified_factory.verifiers.math import MathVerifier
+    from verified_factory.verifiers.math.verifier import TIME_LIMIT_S
 
     verifier = MathVerifier()
     latencies, correct, first_pass_s, over_limit = [], 0, 0.0, 0

@@ -30,10 +30,10 @@ from collections.abc import Callable
 
 from benchmark_data import HUMANEVAL, MBPP
 
-from factory.prompts import load_prompts
-from factory.records import AssertTests, Problem
-from factory.sources.code_problems import generate_code
-from factory.sources.math_problems import generate_math
+from verified_factory.prompts import load_prompts
+from verified_factory.records import AssertTests, Problem
+from verified_factory.sources.code_problems import generate_code
+from verified_factory.sources.math_problems import generate_math
 
 _PROMPTS = load_prompts({}, {})
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from offline_job import generated_rows
 
-from factory.sources.math_problems import generate_math
-from verifiers.math.check import check
+from verified_factory.sources.math_problems import generate_math
+from verified_factory.verifiers.math.check import check
 
 SEED = 5
 

@@ -1,5 +1,5 @@
-"""`python -m factory`: the `factory` command, for hosts where the script is not on PATH."""
+"""`python -m verified_factory`: the `factory` command, where the script is not on PATH."""
 
-from factory.cli import main
+from verified_factory.cli import main
 
 main(prog_name="factory")

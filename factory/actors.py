@@ -14,13 +14,19 @@ from collections.abc import AsyncIterator
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from factory.config import JobConfig
-from factory.models.base import ChatRequest, Completion, ModelClient, ModelError, ModelFailure
-from factory.records import Candidate, Verdict
-from factory.verifier_pool import AgreementRules
-from verifiers.code.dual_agreement import judge_by_dual_agreement
-from verifiers.code.verifier import CodeVerifier
-from verifiers.math.agreement import judge_by_agreement
+from verified_factory.config import JobConfig
+from verified_factory.models.base import (
+    ChatRequest,
+    Completion,
+    ModelClient,
+    ModelError,
+    ModelFailure,
+)
+from verified_factory.records import Candidate, Verdict
+from verified_factory.verifier_pool import AgreementRules
+from verified_factory.verifiers.code.dual_agreement import judge_by_dual_agreement
+from verified_factory.verifiers.code.verifier import CodeVerifier
+from verified_factory.verifiers.math.agreement import judge_by_agreement
 
 GENERATION_CALLS_IN_FLIGHT = 1000
 """Concurrent unit streams one generation worker accepts; the model client bounds requests."""
@@ -81,7 +87,7 @@ class GenerationWorker:
         # Made on first use, inside the actor's event loop (an HTTP client binds to its loop),
         # and made again after a restart.
         if self._client is None:
-            from factory.models import make_client
+            from verified_factory.models import make_client
 
             self._end_with_driver()
             self._client = make_client(self._config)
@@ -106,7 +112,7 @@ class VerifyWorker:
     def __init__(self, settings: dict[str, str]) -> None:
         """`settings`: the environment variables the verifiers read (sandbox backend and the
         code verifier's differential testing)."""
-        from verifiers.registry import Registry
+        from verified_factory.verifiers.registry import Registry
 
         os.nice(VERIFY_NICENESS)
         os.environ.update(settings)
@@ -117,7 +123,7 @@ class VerifyWorker:
 
     def verify(self, candidates: list[Candidate]) -> tuple[str, list[Verdict]]:
         """This node's id and one verdict per candidate."""
-        from factory.verify import judge_candidates
+        from verified_factory.verify import judge_candidates
 
         verdicts = judge_candidates(self._registry, candidates)
         return ray.get_runtime_context().get_node_id(), verdicts

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from factory.rows import Attempt, ProblemError
+from verified_factory.rows import Attempt, ProblemError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from factory.export import ExportSummary
+    from verified_factory.export import ExportSummary
 
 NONE = "(none)"
 

@@ -13,11 +13,11 @@ from typing import BinaryIO, TextIO
 
 import click
 
-from factory import __version__, verify
-from factory.progress import ProgressLine
-from factory.workers import PoolStartError
-from sandboxes.job import SandboxError
-from verifiers.registry import Registry, SelectionError
+from verified_factory import __version__, verify
+from verified_factory.progress import ProgressLine
+from verified_factory.sandboxes.job import SandboxError
+from verified_factory.verifiers.registry import Registry, SelectionError
+from verified_factory.workers import PoolStartError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,7 +85,7 @@ def verify_command(
     code is 0 whatever was rejected; it is non-zero only when the run itself cannot proceed.
     """
     if no_differential:  # read by the code verifier in every worker process
-        from factory.config import DifferentialConfig
+        from verified_factory.config import DifferentialConfig
 
         os.environ.update(DifferentialConfig(enabled=False).environment())
     if verifier is not None:
@@ -140,10 +140,10 @@ def generate_command(config_path: str, run_dir: str | None, resume: bool) -> Non
     and units commit atomically, so an interrupted job continues with --resume without buying a
     stored completion again.
     """
-    from factory.config import ConfigError, load_config
-    from factory.generate import generate
-    from factory.pipeline import JobFailed
-    from factory.run_store import RunDirError
+    from verified_factory.config import ConfigError, load_config
+    from verified_factory.generate import generate
+    from verified_factory.pipeline import JobFailed
+    from verified_factory.run_store import RunDirError
 
     try:
         config = load_config(Path(config_path))
@@ -205,8 +205,8 @@ def export_command(
 ) -> None:
     """Export the committed units of RUN_DIR to OUT: SFT shards, rejected attempts, errors,
     a dataset card and a manifest."""
-    from factory.export import ExportError
-    from factory.generate import export_existing
+    from verified_factory.export import ExportError
+    from verified_factory.generate import export_existing
 
     _require_run_dir(run_dir)
     try:
@@ -231,8 +231,8 @@ def export_command(
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report_command(run_dir: Path) -> None:
     """Print the summary of RUN_DIR: counts, acceptance, rationalized share, removals."""
-    from factory.export import ExportError
-    from factory.report import report
+    from verified_factory.export import ExportError
+    from verified_factory.report import report
 
     _require_run_dir(run_dir)
     try:
@@ -276,8 +276,8 @@ def decontaminate_command(
 ) -> None:
     """Keep the Problems or exported rows of IN (JSON Lines, .gz too) that copy no benchmark
     item: n-gram, code-shape and statement matches, numbers substituted or not."""
-    from factory.curate.benchmarks import BenchmarkError
-    from factory.curate.decontaminate import decontaminate_file
+    from verified_factory.curate.benchmarks import BenchmarkError
+    from verified_factory.curate.decontaminate import decontaminate_file
 
     stem = input_path.name.removesuffix(".gz").removesuffix(".jsonl")
     output_path = output_path or input_path.with_name(f"{stem}.clean.jsonl")
@@ -310,7 +310,11 @@ def benchmarks_group() -> None:
 def benchmarks_pull_command(folder: Path | None) -> None:
     """Fetch HumanEval, MBPP, GSM8K (test) and MATH-500 through `datasets` into the folder that
     decontamination uses by default."""
-    from factory.curate.benchmarks import BenchmarkError, default_benchmark_folder, pull_benchmarks
+    from verified_factory.curate.benchmarks import (
+        BenchmarkError,
+        default_benchmark_folder,
+        pull_benchmarks,
+    )
 
     try:
         paths = pull_benchmarks(folder or default_benchmark_folder())
@@ -339,7 +343,7 @@ def serve_model_command(
     server, the `local` extra) until interrupted; `configs/local-model.yaml` runs a job on it."""
     import signal
 
-    from factory.models.local_server import LocalModelError, LocalModelServer
+    from verified_factory.models.local_server import LocalModelError, LocalModelServer
 
     try:
         server = LocalModelServer(
@@ -395,8 +399,8 @@ def sandbox_group() -> None:
 )
 def sandbox_build(dockerfile: bool) -> None:
     """Build the sandbox image (offline, from debootstrap) unless it exists."""
-    from sandboxes.docker_backend import connect
-    from sandboxes.image import build_from_dockerfile, build_image
+    from verified_factory.sandboxes.docker_backend import connect
+    from verified_factory.sandboxes.image import build_from_dockerfile, build_image
 
     try:
         client = connect()
@@ -419,8 +423,8 @@ def sandbox_build(dockerfile: bool) -> None:
 )
 def sandbox_doctor(backend: str) -> None:
     """Say what works: the engine, the image, and each limit, tried for real."""
-    from sandboxes import open_sandbox
-    from sandboxes.doctor import diagnose
+    from verified_factory.sandboxes import open_sandbox
+    from verified_factory.sandboxes.doctor import diagnose
 
     try:
         sandbox = open_sandbox(backend)  # type: ignore[arg-type]
@@ -449,7 +453,7 @@ def sandbox_doctor(backend: str) -> None:
 @click.option("--all", "everything", is_flag=True, help="Also containers of live owners.")
 def sandbox_reap(everything: bool) -> None:
     """Remove sandbox containers that a crashed run left behind."""
-    from sandboxes.docker_backend import connect, reap
+    from verified_factory.sandboxes.docker_backend import connect, reap
 
     try:
         removed = reap(connect(), everything)

@@ -29,9 +29,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import TypeAdapter, ValidationError
 
-from factory.card import RunStats, by_key, dataset_card, write_plots
-from factory.records import describe_validation_error
-from factory.rows import Attempt, ProblemError, ReasoningShape, UnitRecord
+from verified_factory.card import RunStats, by_key, dataset_card, write_plots
+from verified_factory.records import describe_validation_error
+from verified_factory.rows import Attempt, ProblemError, ReasoningShape, UnitRecord
 
 ExportFormat = Literal["parquet", "jsonl"]
 Split = Literal["train", "test"]

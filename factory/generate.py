@@ -11,24 +11,24 @@ from pathlib import Path
 
 import ray
 
-from factory.actors import generation_actor, verify_actors
-from factory.config import ExportConfig, JobConfig
-from factory.curate.decontaminate import Decontaminator
-from factory.curate.dedupe import RowDeduper
-from factory.curate.embedding import EmbeddingIndex
-from factory.curate.removals import (
+from verified_factory.actors import generation_actor, verify_actors
+from verified_factory.config import ExportConfig, JobConfig
+from verified_factory.curate.decontaminate import Decontaminator
+from verified_factory.curate.dedupe import RowDeduper
+from verified_factory.curate.embedding import EmbeddingIndex
+from verified_factory.curate.removals import (
     decontamination_note,
     open_decontaminator,
     open_embedding_index,
     run_removals,
 )
-from factory.export import ExportSummary, export_run, read_units
-from factory.metrics import RunMetrics
-from factory.pipeline import Driver
-from factory.prompts import Prompts, load_prompts
-from factory.run_store import RunStore
-from factory.verifier_pool import VerifierPool
-from verifiers.registry import Registry
+from verified_factory.export import ExportSummary, export_run, read_units
+from verified_factory.metrics import RunMetrics
+from verified_factory.pipeline import Driver
+from verified_factory.prompts import Prompts, load_prompts
+from verified_factory.run_store import RunStore
+from verified_factory.verifier_pool import VerifierPool
+from verified_factory.verifiers.registry import Registry
 
 PROGRESS_EVERY_S = 1.0
 

@@ -7,9 +7,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from factory.models.base import Completion, ModelFailure
-from factory.records import Verdict
-from factory.rows import Attempt, ProblemError
+from verified_factory.models.base import Completion, ModelFailure
+from verified_factory.records import Verdict
+from verified_factory.rows import Attempt, ProblemError
 
 
 @dataclass
@@ -51,8 +51,8 @@ class RunMetrics:
         self.screened(verdicts)
 
     def screened(self, verdicts: list[Verdict]) -> None:
-        """Count verdicts by verifier and status; the job's own (`factory.replies`) come here
-        directly, the verifiers' through `verified`."""
+        """Count verdicts by verifier and status; the job's own (`replies`) come here directly,
+        the verifiers' through `verified`."""
         for verdict in verdicts:
             self.verdicts[verdict.verifier or "(none)"][verdict.status] += 1
 

@@ -20,22 +20,22 @@ from typing import TYPE_CHECKING
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
-from factory.config import JobConfig
-from factory.curate.decontaminate import Decontaminator
-from factory.curate.removals import contaminated
+from verified_factory.config import JobConfig
+from verified_factory.curate.decontaminate import Decontaminator
+from verified_factory.curate.removals import contaminated
 
 if TYPE_CHECKING:
-    from factory.curate.embedding import EmbeddingIndex
-from factory.metrics import RunMetrics
-from factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
-from factory.prompts import Prompts
-from factory.records import AssertTests, Candidate, Problem, RecordError, Verdict
-from factory.replies import SCREEN, Reply, missing_format, read_reply
-from factory.rows import Attempt, ProblemError, worth_retrying
-from factory.run_store import RunStore
-from factory.sources import read_source
-from factory.sources.files import read_problems
-from factory.star import (
+    from verified_factory.curate.embedding import EmbeddingIndex
+from verified_factory.metrics import RunMetrics
+from verified_factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
+from verified_factory.prompts import Prompts
+from verified_factory.records import AssertTests, Candidate, Problem, RecordError, Verdict
+from verified_factory.replies import SCREEN, Reply, missing_format, read_reply
+from verified_factory.rows import Attempt, ProblemError, worth_retrying
+from verified_factory.run_store import RunStore
+from verified_factory.sources import read_source
+from verified_factory.sources.files import read_problems
+from verified_factory.star import (
     attempt_for,
     attempt_id,
     can_rationalize,
@@ -45,11 +45,11 @@ from factory.star import (
     mark_kept,
     requests_for,
 )
-from factory.synthesis.runner import synthesize
-from factory.test_writing import gathered_tests, requests_for_tests
-from factory.verifier_pool import AgreementRules, VerifierPool
-from verifiers.code.dual_agreement import DualAgreementRule
-from verifiers.math.agreement import AgreementRule
+from verified_factory.synthesis.runner import synthesize
+from verified_factory.test_writing import gathered_tests, requests_for_tests
+from verified_factory.verifier_pool import AgreementRules, VerifierPool
+from verified_factory.verifiers.code.dual_agreement import DualAgreementRule
+from verified_factory.verifiers.math.agreement import AgreementRule
 
 STREAM_RESTARTS = 5
 """How often one unit re-sends what had not arrived when the generation worker is lost."""

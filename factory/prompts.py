@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from factory.records import Problem
+from verified_factory.records import Problem
 
 BUILT_IN_DOMAINS = ("math", "code")
 
@@ -42,7 +42,7 @@ class Prompts:
 
 def load_prompts(solve: dict[str, Path], hint: dict[str, Path]) -> Prompts:
     """The built-in templates, each replaced by the file the config names for its domain."""
-    built_in = resources.files("factory") / "templates"
+    built_in = resources.files("verified_factory") / "templates"
     domains = (*BUILT_IN_DOMAINS, "default")
     solve_text = {d: (built_in / f"{d}.txt").read_text() for d in domains}
     hint_text = {d: (built_in / f"{d}_hint.txt").read_text() for d in domains}

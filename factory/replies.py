@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from factory.models.base import Completion
-from verifiers.math.extract import braced
+from verified_factory.models.base import Completion
+from verified_factory.verifiers.math.extract import braced
 
 SCREEN = "reply"
 """The `verifier` of a verdict that the job gave a reply before any verifier saw it."""

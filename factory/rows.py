@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factory.models.base import Message
-from factory.records import Verdict
+from verified_factory.models.base import Message
+from verified_factory.records import Verdict
 
 ReasoningShape = Literal["think", "field"]
 """Where an exported row keeps the reasoning (`export.reasoning`)."""

@@ -22,9 +22,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from factory.config import JobConfig
-from factory.models.base import Completion
-from factory.rows import Attempt, ProblemError
+from verified_factory.config import JobConfig
+from verified_factory.models.base import Completion
+from verified_factory.rows import Attempt, ProblemError
 
 
 class RunDirError(RuntimeError):

@@ -8,16 +8,16 @@ hinted one. Up to `keep` verified, distinct rationales are kept, unhinted ones f
 
 from __future__ import annotations
 
-from factory.config import ModelConfig
-from factory.curate.distinct import choose_distinct
-from factory.models.base import ChatRequest, Completion, Message
-from factory.prompts import Prompts
-from factory.records import AssertTests, Candidate, Problem, TestSpec, Verdict
-from factory.replies import Reply
-from factory.rows import Attempt
-from factory.test_writing import entry_point
-from verifiers.code.dual_agreement import agreed_tests
-from verifiers.math.agreement import consensus
+from verified_factory.config import ModelConfig
+from verified_factory.curate.distinct import choose_distinct
+from verified_factory.models.base import ChatRequest, Completion, Message
+from verified_factory.prompts import Prompts
+from verified_factory.records import AssertTests, Candidate, Problem, TestSpec, Verdict
+from verified_factory.replies import Reply
+from verified_factory.rows import Attempt
+from verified_factory.test_writing import entry_point
+from verified_factory.verifiers.code.dual_agreement import agreed_tests
+from verified_factory.verifiers.math.agreement import consensus
 
 
 def requests_for(

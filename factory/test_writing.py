@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import ast
 
-from factory.config import ModelConfig
-from factory.models.base import ChatRequest
-from factory.records import AssertTests, Problem
-from verifiers.code.dual_agreement import SplitTests, calls_function, split_tests
-from verifiers.code.extract import code_blocks
-from verifiers.code.reference_check import function_under_test
+from verified_factory.config import ModelConfig
+from verified_factory.models.base import ChatRequest
+from verified_factory.records import AssertTests, Problem
+from verified_factory.verifiers.code.dual_agreement import SplitTests, calls_function, split_tests
+from verified_factory.verifiers.code.extract import code_blocks
+from verified_factory.verifiers.code.reference_check import function_under_test
 
 PROMPT = """Write tests for the following programming task. Do not solve it.
 

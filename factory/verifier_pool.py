@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import ray
 from ray.exceptions import RayActorError
 
-from factory.metrics import RunMetrics
-from factory.records import Candidate, Verdict
-from verifiers.code.dual_agreement import DualAgreementRule
-from verifiers.math.agreement import AgreementRule
+from verified_factory.metrics import RunMetrics
+from verified_factory.records import Candidate, Verdict
+from verified_factory.verifiers.code.dual_agreement import DualAgreementRule
+from verified_factory.verifiers.math.agreement import AgreementRule
 
 BATCH = 16
 """Candidates per call: small enough that every worker gets a share of a unit."""

@@ -10,8 +10,8 @@ import atexit
 import logging
 from typing import Literal
 
-from sandboxes.job import Job, Judge, RunResult, SandboxError
-from sandboxes.pool import Sandbox
+from verified_factory.sandboxes.job import Job, Judge, RunResult, SandboxError
+from verified_factory.sandboxes.pool import Sandbox
 
 Backend = Literal["auto", "docker", "process"]
 _log = logging.getLogger(__name__)
@@ -23,8 +23,8 @@ def open_sandbox(backend: Backend = "auto") -> Sandbox:
 
     The pool closes (and removes its containers) when the interpreter exits, if not before.
     """
-    from sandboxes.docker_backend import connect, docker_sandbox
-    from sandboxes.process_backend import process_sandbox
+    from verified_factory.sandboxes.docker_backend import connect, docker_sandbox
+    from verified_factory.sandboxes.process_backend import process_sandbox
 
     if backend == "process":
         sandbox = process_sandbox()

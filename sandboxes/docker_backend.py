@@ -22,10 +22,10 @@ import time
 import docker
 import docker.errors
 
-from sandboxes.image import SUPERVISOR_IN_IMAGE, image_exists, image_tag
-from sandboxes.job import SandboxError
-from sandboxes.pool import Sandbox
-from sandboxes.session import Session
+from verified_factory.sandboxes.image import SUPERVISOR_IN_IMAGE, image_exists, image_tag
+from verified_factory.sandboxes.job import SandboxError
+from verified_factory.sandboxes.pool import Sandbox
+from verified_factory.sandboxes.session import Session
 
 LABEL = "verified-factory.sandbox"
 OWNER_LABEL = "verified-factory.owner"

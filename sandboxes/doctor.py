@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sandboxes.job import Job, Judge, RunResult, SandboxError
-from sandboxes.pool import Sandbox
+from verified_factory.sandboxes.job import Job, Judge, RunResult, SandboxError
+from verified_factory.sandboxes.pool import Sandbox
 
 _REACH_EVERY_PROCESS = """
 import os

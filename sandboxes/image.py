@@ -20,7 +20,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from sandboxes.job import SandboxError
+from verified_factory.sandboxes.job import SandboxError
 
 REPOSITORY = "verified-factory-sandbox"
 SUITE = "bookworm"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from sandboxes.job import Job, RunResult, SandboxError
-from sandboxes.session import Session
+from verified_factory.sandboxes.job import Job, RunResult, SandboxError
+from verified_factory.sandboxes.session import Session
 
 MAX_RUNS_PER_SESSION = 500
 

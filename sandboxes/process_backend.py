@@ -20,9 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sandboxes.job import SandboxError
-from sandboxes.pool import Sandbox
-from sandboxes.session import Session
+from verified_factory.sandboxes.job import SandboxError
+from verified_factory.sandboxes.pool import Sandbox
+from verified_factory.sandboxes.session import Session
 
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 NOBODY = 65534

@@ -8,7 +8,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import fields
 
-from sandboxes.job import Job, RunResult, SandboxError
+from verified_factory.sandboxes.job import Job, RunResult, SandboxError
 
 GRACE_S = 10.0
 """How long past a job's own limit the supervisor may take to answer before it counts as hung."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from factory.models.base import Message
-from factory.records import Verdict
-from factory.rows import Attempt
+from verified_factory.models.base import Message
+from verified_factory.records import Verdict
+from verified_factory.rows import Attempt
 
 
 def make_attempt(

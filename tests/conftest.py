@@ -41,9 +41,9 @@ def ray_session() -> object:
 
 def _docker_or_skip() -> None:
     """Skip without an engine and image, except under FACTORY_REQUIRE_DOCKER=1 (CI): fail."""
-    from sandboxes.docker_backend import connect
-    from sandboxes.image import image_exists, image_tag
-    from sandboxes.job import SandboxError
+    from verified_factory.sandboxes.docker_backend import connect
+    from verified_factory.sandboxes.image import image_exists, image_tag
+    from verified_factory.sandboxes.job import SandboxError
 
     try:
         ready = image_exists(connect())
@@ -59,7 +59,7 @@ def _docker_or_skip() -> None:
 @pytest.fixture
 def docker_engine():
     """A client for a Docker engine that has the sandbox image (or a skip, or a CI failure)."""
-    from sandboxes.docker_backend import connect
+    from verified_factory.sandboxes.docker_backend import connect
 
     _docker_or_skip()
     return connect()
@@ -68,7 +68,7 @@ def docker_engine():
 @pytest.fixture(params=["docker", "process"])
 def sandbox(request: pytest.FixtureRequest):
     """Each sandbox backend in turn; the Docker one needs an engine (see _docker_or_skip)."""
-    from sandboxes import open_sandbox
+    from verified_factory.sandboxes import open_sandbox
 
     if request.param == "docker":
         request.applymarker(pytest.mark.docker)
@@ -81,7 +81,7 @@ def sandbox(request: pytest.FixtureRequest):
 def sandbox_containers(client, besides: frozenset = frozenset()) -> set[str]:
     """The ids of sandbox containers on the engine, all states, but those in `besides` (what
     other runs on this machine had before a test began)."""
-    from sandboxes.docker_backend import LABEL
+    from verified_factory.sandboxes.docker_backend import LABEL
 
     found = client.api.containers(all=True, filters={"label": LABEL})
     return {c["Id"] for c in found} - besides

@@ -6,7 +6,7 @@ import hashlib
 
 from benchmark_data import BENCHMARKS, HUMANEVAL, MATH_PEER, MBPP
 
-from factory.curate.benchmarks import load_benchmarks
+from verified_factory.curate.benchmarks import load_benchmarks
 
 PUBLISHED = {
     HUMANEVAL: "b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef",

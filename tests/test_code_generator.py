@@ -11,10 +11,10 @@ import types
 
 import pytest
 
-from factory.records import Candidate, Problem, Verdict
-from factory.sources.code_problems import generate_code
-from sandboxes import open_sandbox
-from verifiers.code import CodeVerifier
+from verified_factory.records import Candidate, Problem, Verdict
+from verified_factory.sandboxes import open_sandbox
+from verified_factory.sources.code_problems import generate_code
+from verified_factory.verifiers.code import CodeVerifier
 
 COUNT = 48
 FORMATS = {"assert", "call", "stdio", "pytest"}

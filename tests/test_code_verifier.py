@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from factory.records import Candidate
-from sandboxes import Sandbox
-from verifiers.code import CodeVerifier
+from verified_factory.records import Candidate
+from verified_factory.sandboxes import Sandbox
+from verified_factory.verifiers.code import CodeVerifier
 
 ADD = "def add(a, b):\n    return a + b\n"
 ASSERT_ADD = {"format": "assert", "code": "assert add(1, 2) == 3\nassert add(-1, 1) == 0"}

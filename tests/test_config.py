@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from factory.config import ConfigError, JobConfig, load_config
+from verified_factory.config import ConfigError, JobConfig, load_config
 
 DEMO = Path(__file__).parents[1] / "configs" / "demo.yaml"
 

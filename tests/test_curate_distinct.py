@@ -1,11 +1,11 @@
-"""`factory.curate.distinct`: rationale keys and the choice of distinct rationales."""
+"""`verified_factory.curate.distinct`: rationale keys and the choice of distinct rationales."""
 
 from __future__ import annotations
 
 from attempts import make_attempt
 
-from factory.curate.distinct import choose_distinct, code_key, math_key, rationale_key
-from factory.rows import Attempt
+from verified_factory.curate.distinct import choose_distinct, code_key, math_key, rationale_key
+from verified_factory.rows import Attempt
 
 EQUATION = "Solve for $x$: $2x + 4 = 10$."
 

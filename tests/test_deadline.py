@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import slow_functions
 
-from verifiers.deadline import ChildDied, DeadlineExceeded, DeadlineRunner
+from verified_factory.verifiers.deadline import ChildDied, DeadlineExceeded, DeadlineRunner
 
 
 @pytest.fixture

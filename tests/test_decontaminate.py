@@ -29,18 +29,18 @@ from planted_contamination import (
     planted,
 )
 
-from factory.curate import benchmarks
-from factory.curate.benchmarks import (
+from verified_factory.curate import benchmarks
+from verified_factory.curate.benchmarks import (
     BenchmarkError,
     BenchmarkItem,
     benchmark_paths,
     load_benchmarks,
     pull_benchmarks,
 )
-from factory.curate.decontaminate import Decontaminator, Hit, decontaminate_file
-from factory.models.base import Message
-from factory.records import Problem, Verdict
-from factory.rows import Attempt
+from verified_factory.curate.decontaminate import Decontaminator, Hit, decontaminate_file
+from verified_factory.models.base import Message
+from verified_factory.records import Problem, Verdict
+from verified_factory.rows import Attempt
 
 RULES = {"ngram", "code", "statement", "ngram_numbers", "code_numbers"}
 
@@ -436,7 +436,8 @@ def test_a_decontaminator_sent_to_another_process_still_matches(
     (tmp_path / "checker.pickle").write_bytes(pickle.dumps(checker))
     (tmp_path / "copy.json").write_text(copies["renamed"][3].model_dump_json())
     script = (
-        "import pickle, sys; from pathlib import Path; from factory.records import Problem\n"
+        "import pickle, sys; from pathlib import Path\n"
+        "from verified_factory.records import Problem\n"
         "folder = Path(sys.argv[1])\n"
         "checker = pickle.loads((folder / 'checker.pickle').read_bytes())\n"
         "problem = Problem.model_validate_json((folder / 'copy.json').read_text())\n"

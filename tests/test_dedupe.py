@@ -1,5 +1,5 @@
-"""`factory.curate.dedupe`: exact and near duplicates of problems and rationales, and the policy
-over a run's kept rows."""
+"""`curate.dedupe`: exact and near duplicates of problems and rationales, and the policy over a
+run's kept rows."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 from attempts import make_attempt
 
-from factory.config import DedupeConfig
-from factory.curate.dedupe import DedupeError, Deduper, Match, RowDeduper, dedupe_kept
-from factory.export import SFT_SCHEMA
-from factory.prompts import load_prompts
-from factory.rows import Attempt
-from factory.sources.code_problems import generate_code
-from factory.sources.math_problems import generate_math
+from verified_factory.config import DedupeConfig
+from verified_factory.curate.dedupe import DedupeError, Deduper, Match, RowDeduper, dedupe_kept
+from verified_factory.export import SFT_SCHEMA
+from verified_factory.prompts import load_prompts
+from verified_factory.rows import Attempt
+from verified_factory.sources.code_problems import generate_code
+from verified_factory.sources.math_problems import generate_math
 
 STATEMENT = (
     "Write a Python function `third_largest(values: list[int]) -> int | None` that returns the "

@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 
-from factory.records import Candidate
-from sandboxes import Sandbox
-from verifiers.code import CodeVerifier
-from verifiers.code.reference_check import DifferentialSettings
-from verifiers.code.sandboxed.inputs import (
+from verified_factory.records import Candidate
+from verified_factory.sandboxes import Sandbox
+from verified_factory.verifiers.code import CodeVerifier
+from verified_factory.verifiers.code.reference_check import DifferentialSettings
+from verified_factory.verifiers.code.sandboxed.inputs import (
     edge_values,
     mutate,
     near_constants,
@@ -257,7 +257,7 @@ PYTEST_TESTS = {
 
 @pytest.mark.docker
 def test_pytest_tests_are_compared_through_the_function_they_import(docker_engine) -> None:
-    from sandboxes import open_sandbox
+    from verified_factory.sandboxes import open_sandbox
 
     with open_sandbox("docker") as sandbox:
         overfit = "def largest(xs):\n    return max(xs) if len(xs) < 4 else min(xs)\n"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from factory.records import AssertTests, Candidate
-from sandboxes import Sandbox
-from verifiers.code.dual_agreement import (
+from verified_factory.records import AssertTests, Candidate
+from verified_factory.sandboxes import Sandbox
+from verified_factory.verifiers.code.dual_agreement import (
     DualAgreementRule,
     agreed_tests,
     judge_by_dual_agreement,
     split_tests,
 )
-from verifiers.code.verifier import CodeVerifier
+from verified_factory.verifiers.code.verifier import CodeVerifier
 
 RIGHT = "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"
 RIGHT_TOO = "def clamp(x, lo, hi):\n    return lo if x < lo else hi if x > hi else x\n"
@@ -128,8 +128,8 @@ def test_offline_teacher_without_tests_keeps_rows_that_are_right(tmp_path, docke
     tests, which they pass again."""
     from generation_support import exported_rows, generate_locally, job_config, run_records
 
-    from factory.sources.code_problems import generate_code
-    from sandboxes import open_sandbox
+    from verified_factory.sandboxes import open_sandbox
+    from verified_factory.sources.code_problems import generate_code
 
     count = 78  # six of each template; 60 function problems
     config = job_config(

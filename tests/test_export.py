@@ -1,4 +1,4 @@
-"""`factory.export`: shards, rejected and error files, the dataset card, the manifest, and the
+"""`export`: shards, rejected and error files, the dataset card, the manifest, and the
 contract's promise that an exported row is accepted again by `factory verify`."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from run_cli import run_factory
 
-from factory.export import (
+from verified_factory.export import (
     PAIRS_PER_PROBLEM,
     PREFERENCE_SCHEMA,
     REJECTED_SCHEMA,
@@ -26,9 +26,9 @@ from factory.export import (
     rejected_row,
     split_of,
 )
-from factory.models.base import Message
-from factory.records import Verdict
-from factory.rows import Attempt, ProblemError
+from verified_factory.models.base import Message
+from verified_factory.records import Verdict
+from verified_factory.rows import Attempt, ProblemError
 
 ADD_TESTS = json.dumps(
     {
@@ -435,7 +435,7 @@ def test_exporting_a_run_twice_gives_identical_bytes(tmp_path: Path, fmt: str) -
 EXPORT_SCRIPT = """
 import sys
 from pathlib import Path
-from factory.export import export_run
+from verified_factory.export import export_run
 export_run(Path(sys.argv[1]), Path(sys.argv[2]), format="parquet", shard_size=7, manifest={},
            test_fraction=0.3, preference=True)
 """

@@ -17,10 +17,10 @@ import textwrap
 
 import pytest
 
-from factory.records import Candidate
-from sandboxes import Sandbox, open_sandbox
-from verifiers.code import CodeVerifier
-from verifiers.code.reference_check import DifferentialSettings
+from verified_factory.records import Candidate
+from verified_factory.sandboxes import Sandbox, open_sandbox
+from verified_factory.verifiers.code import CodeVerifier
+from verified_factory.verifiers.code.reference_check import DifferentialSettings
 
 SETTINGS = DifferentialSettings(draws=10, mutations=10, max_inputs=40, budget_s=2.0)
 

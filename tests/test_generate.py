@@ -25,12 +25,12 @@ from generation_support import (
 )
 from model_server import ModelServer
 
-from factory.generate import generate
-from factory.pipeline import JobFailed
-from factory.records import Candidate
-from factory.run_store import RunDirError
-from factory.verify import judge_candidates
-from verifiers.registry import Registry
+from verified_factory.generate import generate
+from verified_factory.pipeline import JobFailed
+from verified_factory.records import Candidate
+from verified_factory.run_store import RunDirError
+from verified_factory.verifiers.registry import Registry
+from verified_factory.verify import judge_candidates
 
 ray = pytest.importorskip("ray")
 
@@ -105,7 +105,7 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(
 def test_bad_lines_duplicates_and_unknown_problems_are_recorded_and_the_rest_go_on(
     tmp_path: Path,
 ) -> None:
-    from factory.sources.math_problems import generate_math
+    from verified_factory.sources.math_problems import generate_math
 
     known = [p.model_dump(mode="json") for p in generate_math(3, seed=0)]
     lines = [
@@ -220,7 +220,7 @@ def test_a_job_killed_with_sigkill_resumes_without_duplicates_or_rebought_comple
         config_file.write_text(config.model_dump_json())
         env = {**os.environ, "RAY_ADDRESS": ray_session}
         driver = subprocess.Popen(
-            [sys.executable, "-m", "factory", "generate", str(config_file)],
+            [sys.executable, "-m", "verified_factory", "generate", str(config_file)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

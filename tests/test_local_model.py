@@ -17,10 +17,10 @@ from typing import get_args
 import pytest
 from generation_support import run_records
 
-from factory.config import load_config
-from factory.generate import generate
-from factory.models.base import FailureKind
-from factory.models.local_server import LocalModelError, LocalModelServer, bundled_model
+from verified_factory.config import load_config
+from verified_factory.generate import generate
+from verified_factory.models.base import FailureKind
+from verified_factory.models.local_server import LocalModelError, LocalModelServer, bundled_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,7 +97,7 @@ def test_a_small_job_against_the_real_model_ends_in_verified_rows_or_reasons(
             out.write(json.dumps(candidate) + "\n")
     verdicts = tmp_path / "verdicts.jsonl"
     subprocess.run(
-        [sys.executable, "-m", "factory", "verify", str(candidates), "-o", str(verdicts)],
+        [sys.executable, "-m", "verified_factory", "verify", str(candidates), "-o", str(verdicts)],
         check=True,
         capture_output=True,
     )

@@ -7,8 +7,8 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifiers.math.check import check
-from verifiers.math.extract import extract_answer
+from verified_factory.verifiers.math.check import check
+from verified_factory.verifiers.math.extract import extract_answer
 
 
 @pytest.mark.parametrize(

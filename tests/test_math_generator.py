@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from factory.records import Problem
-from factory.sources.math_problems import FAMILIES, generate_math
-from verifiers.math.check import check
+from verified_factory.records import Problem
+from verified_factory.sources.math_problems import FAMILIES, generate_math
+from verified_factory.verifiers.math.check import check
 
 PROBLEMS = generate_math(64, seed=0)
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from benchmark_data import MATH_PEER
 
-from verifiers.math.check import check
+from verified_factory.verifiers.math.check import check
 
 FLOOR = 400
 # Rows that encode a convention or an extraction policy rather than mathematics, and the two

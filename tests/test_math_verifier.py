@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from run_cli import run_factory
 
-from factory.records import Candidate
-from verifiers import Registry
-from verifiers.math import MathVerifier
+from verified_factory.records import Candidate
+from verified_factory.verifiers import Registry
+from verified_factory.verifiers.math import MathVerifier
 
 LIMIT_S = 2.0
 

@@ -11,10 +11,16 @@ from typing import Any, TypeVar
 import pytest
 from model_server import ModelServer
 
-from factory.config import ModelConfig
-from factory.models.base import ChatRequest, Completion, Message, ModelError, ModelUnreachable
-from factory.models.openai_client import OpenAIClient
-from factory.models.rate_limit import parse_duration
+from verified_factory.config import ModelConfig
+from verified_factory.models.base import (
+    ChatRequest,
+    Completion,
+    Message,
+    ModelError,
+    ModelUnreachable,
+)
+from verified_factory.models.openai_client import OpenAIClient
+from verified_factory.models.rate_limit import parse_duration
 
 T = TypeVar("T")
 

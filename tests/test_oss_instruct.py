@@ -12,16 +12,16 @@ import pytest
 from model_server import ModelServer
 from test_synthesis import run_synthesizer, scripted, settings
 
-from factory.config import SynthesizerConfig
-from factory.models.base import ChatRequest, Completion, Message
-from factory.records import AssertTests, Problem
-from factory.run_store import RunStore
-from factory.synthesis.base import Synthesized
-from factory.synthesis.filters import rouge_l
-from factory.synthesis.oss_instruct import OssInstruct, Snippet, draw_snippet, prompt
-from factory.synthesis.registry import synthesizer_class
-from factory.synthesis.runner import synthesize
-from factory.synthesis.self_instruct import SelfInstruct
+from verified_factory.config import SynthesizerConfig
+from verified_factory.models.base import ChatRequest, Completion, Message
+from verified_factory.records import AssertTests, Problem
+from verified_factory.run_store import RunStore
+from verified_factory.synthesis.base import Synthesized
+from verified_factory.synthesis.filters import rouge_l
+from verified_factory.synthesis.oss_instruct import OssInstruct, Snippet, draw_snippet, prompt
+from verified_factory.synthesis.registry import synthesizer_class
+from verified_factory.synthesis.runner import synthesize
+from verified_factory.synthesis.self_instruct import SelfInstruct
 
 STATS_PY = '''"""Small statistics helpers."""
 
@@ -417,9 +417,9 @@ def test_a_job_makes_problems_from_snippets_and_judges_them_by_dual_agreement(
     out, the rows carry the agreed tests; a resumed run asks nothing again."""
     from generation_support import exported_rows, generate_locally, job_config, run_records
 
-    from factory.records import Candidate
-    from sandboxes import open_sandbox
-    from verifiers.code.verifier import CodeVerifier
+    from verified_factory.records import Candidate
+    from verified_factory.sandboxes import open_sandbox
+    from verified_factory.verifiers.code.verifier import CodeVerifier
 
     code = tmp_path / "code"
     code.mkdir()

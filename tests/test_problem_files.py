@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from factory.records import Problem, RecordError
-from factory.sources.files import read_problems
+from verified_factory.records import Problem, RecordError
+from verified_factory.sources.files import read_problems
 
 GOOD = {"id": "p1", "domain": "math", "problem": "2+2?", "reference": "4"}
 

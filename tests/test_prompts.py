@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from factory.config import load_config
-from factory.prompts import load_prompts
-from factory.records import Problem
+from verified_factory.config import load_config
+from verified_factory.prompts import load_prompts
+from verified_factory.records import Problem
 
 
 def _problem(

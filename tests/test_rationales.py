@@ -8,8 +8,8 @@ import json
 import pytest
 from attempts import make_attempt
 
-from factory.curate.rationales import rationale_flaw
-from factory.rows import Attempt
+from verified_factory.curate.rationales import rationale_flaw
+from verified_factory.rows import Attempt
 
 REFERENCE = (
     "def running_max(values):\n"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factory.records import (
+from verified_factory.records import (
     AssertTests,
     CallTests,
     Candidate,

@@ -4,8 +4,8 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from factory.records import Candidate
-from verifiers import ENTRY_POINT_GROUP, Registry, SelectionError
+from verified_factory.records import Candidate
+from verified_factory.verifiers import ENTRY_POINT_GROUP, Registry, SelectionError
 
 
 def point(name: str, value: str) -> EntryPoint:

@@ -1,4 +1,4 @@
-"""`factory.report`: the dataset card's summary from a run directory, before or after an export."""
+"""`report`: the dataset card's summary from a run directory, before or after an export."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_export import code_attempt, math_attempt, problem_error, sample, write_unit
 
-from factory.export import ExportError, export_run
-from factory.report import report
+from verified_factory.export import ExportError, export_run
+from verified_factory.report import report
 
 METRICS = {
     "elapsed_s": 61.25,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes import Job, Judge, Sandbox
-from sandboxes.doctor import _JUDGE as JUDGE_PROBE
-from sandboxes.doctor import PROBES, diagnose
+from verified_factory.sandboxes import Job, Judge, Sandbox
+from verified_factory.sandboxes.doctor import _JUDGE as JUDGE_PROBE
+from verified_factory.sandboxes.doctor import PROBES, diagnose
 
 
 def python(code: str, **options) -> Job:
@@ -95,7 +95,7 @@ def test_a_killed_owner_leaves_no_container(docker_engine) -> None:
     crash = textwrap.dedent(
         """
         import os
-        from sandboxes import Job, open_sandbox
+        from verified_factory.sandboxes import Job, open_sandbox
         box = open_sandbox("docker")
         box.run(Job(argv=["python3", "-c", "pass"]))
         print(len(box._idle), flush=True)
@@ -114,8 +114,8 @@ def test_a_killed_owner_leaves_no_container(docker_engine) -> None:
 
 @pytest.mark.docker
 def test_reap_removes_the_containers_of_a_dead_owner(docker_engine) -> None:
-    from sandboxes.docker_backend import LABEL, OWNER_LABEL, reap
-    from sandboxes.image import image_tag
+    from verified_factory.sandboxes.docker_backend import LABEL, OWNER_LABEL, reap
+    from verified_factory.sandboxes.image import image_tag
 
     stray = docker_engine.api.create_container(
         image_tag(), command=["true"], labels={LABEL: "1", OWNER_LABEL: "nowhere:1"}
@@ -164,7 +164,7 @@ def _exists(client, container: dict) -> bool:
 
 @pytest.mark.docker
 def test_a_closed_pool_leaves_no_container(docker_engine) -> None:
-    from sandboxes import open_sandbox
+    from verified_factory.sandboxes import open_sandbox
 
     with open_sandbox("docker") as box:
         box.run(Job(argv=["python3", "-c", "pass"]))
@@ -175,7 +175,7 @@ def test_a_closed_pool_leaves_no_container(docker_engine) -> None:
 def _ours(client) -> list:
     import os
 
-    from sandboxes.docker_backend import LABEL, OWNER_LABEL
+    from verified_factory.sandboxes.docker_backend import LABEL, OWNER_LABEL
 
     owner = f"{OWNER_LABEL}={_host()}:{os.getpid()}"
     return client.api.containers(all=True, filters={"label": [LABEL, owner]})
@@ -250,7 +250,7 @@ def test_a_fork_bomb_in_one_sandbox_leaves_the_others_their_processes(sandbox: S
     import threading
     import time
 
-    from sandboxes import open_sandbox
+    from verified_factory.sandboxes import open_sandbox
 
     other = open_sandbox(sandbox.backend)  # another container or supervisor: users of its own
     bomb = python(
@@ -285,7 +285,7 @@ def one_user_sandbox(monkeypatch: pytest.MonkeyPatch):
     """The process backend as a user who is not root gets it: one user for every party."""
     import stat
 
-    from sandboxes import process_backend
+    from verified_factory.sandboxes import process_backend
 
     path = process_backend.SUPERVISOR
     if not all(p.stat().st_mode & stat.S_IXOTH for p in path.parents) or not (
@@ -302,8 +302,8 @@ def one_user_sandbox(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_one_user_is_said_plainly_by_the_doctor_and_in_every_verdict(one_user_sandbox) -> None:
-    from factory.records import Candidate
-    from verifiers.code import CodeVerifier
+    from verified_factory.records import Candidate
+    from verified_factory.verifiers.code import CodeVerifier
 
     assert not one_user_sandbox.isolation["separate_users"]
     assert "share a user" in one_user_sandbox.isolation["weaker"]
@@ -339,7 +339,7 @@ def test_an_interpreter_under_a_private_folder_runs_the_harness(tmp_path: Path) 
     """A project cloned under a folder only its owner may enter (`mktemp -d`, a 0700 home), with
     its environment inside: the sandbox runs on that environment's interpreter, which has what
     the harness needs, while the rest of the folder stays hidden."""
-    from sandboxes.process_backend import namespace_prefix
+    from verified_factory.sandboxes.process_backend import namespace_prefix
 
     if not namespace_prefix():
         pytest.skip("no namespaces here: the process sandbox cannot hide this machine's files")
@@ -348,15 +348,13 @@ def test_an_interpreter_under_a_private_folder_runs_the_harness(tmp_path: Path) 
     (private / "secret.txt").write_text("expected output")
     venv = private / "clone" / ".venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [venv / "bin" / "pip", "install", "--quiet", "docker", "hypothesis", "pytest"], check=True
-    )
     project = str(Path(__file__).resolve().parents[1])
+    pip = [venv / "bin" / "pip", "install", "--quiet"]
+    subprocess.run([*pip, "docker", "hypothesis", "pytest"], check=True)
+    subprocess.run([*pip, "--no-deps", project], check=True)
     probe = f"""
-import sys
-sys.path.insert(0, {project!r})
-from sandboxes import open_sandbox
-from sandboxes.job import Job
+from verified_factory.sandboxes import open_sandbox
+from verified_factory.sandboxes.job import Job
 box = open_sandbox("process")
 secret = {str(private / "secret.txt")!r}
 code = f"import os, sys, hypothesis, pytest; print(sys.executable, os.path.exists({{secret!r}}))"
@@ -365,7 +363,11 @@ box.close()
 print(result.stdout.strip() or result.stderr)
 """
     done = subprocess.run(
-        [venv / "bin" / "python", "-c", probe], capture_output=True, text=True, timeout=120
+        [venv / "bin" / "python", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(venv / "bin" / "python3"), "False"]

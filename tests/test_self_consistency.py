@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from generation_support import exported_rows, generate_locally, job_config, run_records
 
-from factory.records import Candidate
-from factory.sources.math_problems import generate_math
-from verifiers.math import MathVerifier
-from verifiers.math.agreement import AgreementRule, consensus, judge_by_agreement
-from verifiers.math.check import check
+from verified_factory.records import Candidate
+from verified_factory.sources.math_problems import generate_math
+from verified_factory.verifiers.math import MathVerifier
+from verified_factory.verifiers.math.agreement import AgreementRule, consensus, judge_by_agreement
+from verified_factory.verifiers.math.check import check
 
 
 def samples(*answers: str) -> list[Candidate]:

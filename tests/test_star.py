@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from factory.config import ModelConfig
-from factory.models.base import Completion
-from factory.prompts import load_prompts
-from factory.records import Candidate, Problem, Verdict
-from factory.replies import read_reply
-from factory.star import attempt_for, mark_kept, requests_for
+from verified_factory.config import ModelConfig
+from verified_factory.models.base import Completion
+from verified_factory.prompts import load_prompts
+from verified_factory.records import Candidate, Problem, Verdict
+from verified_factory.replies import read_reply
+from verified_factory.star import attempt_for, mark_kept, requests_for
 
 
 def _problem() -> Problem:

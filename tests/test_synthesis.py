@@ -13,15 +13,15 @@ import pytest
 from generation_support import exported_rows, generate_locally, job_config, run_records
 from model_server import ModelServer
 
-from factory.config import ModelConfig
-from factory.models.base import ChatRequest, Completion, Message
-from factory.models.openai_client import OpenAIClient
-from factory.records import Problem
-from factory.synthesis.base import Settings, Synthesized, Synthesizer
-from factory.synthesis.evol_instruct import EvolInstruct
-from factory.synthesis.metamath import MetaMath
-from factory.synthesis.registry import UnknownSynthesizer, synthesizer_class
-from factory.synthesis.self_instruct import SelfInstruct
+from verified_factory.config import ModelConfig
+from verified_factory.models.base import ChatRequest, Completion, Message
+from verified_factory.models.openai_client import OpenAIClient
+from verified_factory.records import Problem
+from verified_factory.synthesis.base import Settings, Synthesized, Synthesizer
+from verified_factory.synthesis.evol_instruct import EvolInstruct
+from verified_factory.synthesis.metamath import MetaMath
+from verified_factory.synthesis.registry import UnknownSynthesizer, synthesizer_class
+from verified_factory.synthesis.self_instruct import SelfInstruct
 
 SEEDS = [
     Problem(

@@ -1,4 +1,4 @@
-"""`factory.synthesis.filters`: ROUGE-L, Self-Instruct's novelty pool and filters, Evol-Instruct's
+"""`synthesis.filters`: ROUGE-L, Self-Instruct's novelty pool and filters, Evol-Instruct's
 failed evolutions, MetaMath's backward (FOBAR) questions."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from factory.synthesis.filters import (
+from verified_factory.synthesis.filters import (
     DEFAULT_BLACKLIST,
     BackwardQuestion,
     NoveltyPool,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 
-from factory.config import Generators
-from factory.models.offline_tests import written_tests
-from factory.records import AssertTests, Problem
-from factory.sources import as_sourced
-from factory.sources.code_problems import generate_code
-from factory.star import can_rationalize, judged_by_dual_agreement
-from factory.test_writing import entry_point, gathered_tests, prompt_for_tests
-from verifiers.code.dual_agreement import split_tests
+from verified_factory.config import Generators
+from verified_factory.models.offline_tests import written_tests
+from verified_factory.records import AssertTests, Problem
+from verified_factory.sources import as_sourced
+from verified_factory.sources.code_problems import generate_code
+from verified_factory.star import can_rationalize, judged_by_dual_agreement
+from verified_factory.test_writing import entry_point, gathered_tests, prompt_for_tests
+from verified_factory.verifiers.code.dual_agreement import split_tests
 
 PROBLEM = Problem(
     id="p", domain="code", problem="Write clamp(x, lo, hi).", meta={"entry_point": "clamp"}

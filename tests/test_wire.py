@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from verifiers.code.sandboxed import wire
+from verified_factory.verifiers.code.sandboxed import wire
 
 VALUES = [
     None,

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
-from factory.records import Candidate, Verdict
+from verified_factory.records import Candidate, Verdict
 
 ENTRY_POINT_GROUP = "verified_factory.verifiers"
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from factory.records import Candidate
-from verifiers.base import ENTRY_POINT_GROUP, Verifier
+from verified_factory.records import Candidate
+from verified_factory.verifiers.base import ENTRY_POINT_GROUP, Verifier
 
 
 @dataclass(frozen=True)

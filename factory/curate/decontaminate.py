@@ -44,8 +44,8 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from factory.curate.benchmarks import BenchmarkItem, benchmark_paths, load_benchmarks
-from factory.records import (
+from verified_factory.curate.benchmarks import BenchmarkItem, benchmark_paths, load_benchmarks
+from verified_factory.records import (
     AssertTests,
     CallTests,
     Problem,
@@ -56,7 +56,7 @@ from factory.records import (
     decode_json,
     parse_record,
 )
-from factory.rows import Attempt
+from verified_factory.rows import Attempt
 
 Rule = Literal["ngram", "code", "statement", "ngram_numbers", "code_numbers", "embedding"]
 

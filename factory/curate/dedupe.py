@@ -54,8 +54,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from datasketch import MinHash, MinHashLSH
 
-from factory.config import DedupeConfig
-from factory.rows import Attempt
+from verified_factory.config import DedupeConfig
+from verified_factory.rows import Attempt
 
 SHINGLE_TOKENS = 5
 NUM_PERM = 128

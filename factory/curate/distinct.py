@@ -23,10 +23,10 @@ import re
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
-from factory.rows import Attempt
-from verifiers.code.extract import extract_program
-from verifiers.math.extract import NUMBER, boxes
-from verifiers.math.normalize import normalize
+from verified_factory.rows import Attempt
+from verified_factory.verifiers.code.extract import extract_program
+from verified_factory.verifiers.math.extract import NUMBER, boxes
+from verified_factory.verifiers.math.normalize import normalize
 
 RationaleKey = tuple[str, ...]
 

@@ -24,13 +24,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from factory.curate.benchmarks import BenchmarkItem, benchmark_paths, load_benchmarks
-from factory.curate.decontaminate import OPENING, Hit, looks_like_code
+from verified_factory.curate.benchmarks import BenchmarkItem, benchmark_paths, load_benchmarks
+from verified_factory.curate.decontaminate import OPENING, Hit, looks_like_code
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from factory.records import Problem
+    from verified_factory.records import Problem
 
 EXTRA = "embeddings"
 INSTALL = "pip install 'verified-factory[embeddings]'"

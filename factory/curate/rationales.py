@@ -29,9 +29,9 @@ import tokenize
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from factory.rows import Attempt
-from verifiers.code.extract import extract_program
-from verifiers.math.extract import boxes
+from verified_factory.rows import Attempt
+from verified_factory.verifiers.code.extract import extract_program
+from verified_factory.verifiers.math.extract import boxes
 
 MIN_PROSE_WORDS = 8
 COPY_SIMILARITY = 0.9

@@ -16,15 +16,15 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from factory.config import DecontaminateConfig
-from factory.curate.benchmarks import BenchmarkError, benchmark_paths
-from factory.curate.decontaminate import Decontaminator, Hit
-from factory.curate.dedupe import Dropped, RowDeduper
-from factory.curate.rationales import Flaw, rationale_flaw
-from factory.rows import Attempt, ProblemError
+from verified_factory.config import DecontaminateConfig
+from verified_factory.curate.benchmarks import BenchmarkError, benchmark_paths
+from verified_factory.curate.decontaminate import Decontaminator, Hit
+from verified_factory.curate.dedupe import Dropped, RowDeduper
+from verified_factory.curate.rationales import Flaw, rationale_flaw
+from verified_factory.rows import Attempt, ProblemError
 
 if TYPE_CHECKING:
-    from factory.curate.embedding import EmbeddingIndex
+    from verified_factory.curate.embedding import EmbeddingIndex
 
 Removal = dict[str, str]
 
@@ -65,7 +65,7 @@ def open_embedding_index(
     """The paraphrase stage, when a threshold is set: over the same benchmark items."""
     if found is None or settings.embedding_threshold is None:
         return None
-    from factory.curate.embedding import EmbeddingIndex
+    from verified_factory.curate.embedding import EmbeddingIndex
 
     return EmbeddingIndex(found.items, threshold=settings.embedding_threshold)
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from factory.config import JobConfig
-from factory.models.base import ModelClient
+from verified_factory.config import JobConfig
+from verified_factory.models.base import ModelClient
 
 
 def make_client(config: JobConfig) -> ModelClient:
     """The backend the job config names. Call it inside the event loop that will use it."""
     if config.model.backend == "openai":
-        from factory.models.openai_client import OpenAIClient
+        from verified_factory.models.openai_client import OpenAIClient
 
         return OpenAIClient(config.model)
-    from factory.models.offline import OfflineTeacher
+    from verified_factory.models.offline import OfflineTeacher
 
     return OfflineTeacher(config)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 if TYPE_CHECKING:
-    from factory.config import ModelConfig
+    from verified_factory.config import ModelConfig
 
 
 class Message(BaseModel):

@@ -21,17 +21,17 @@ import random
 from collections.abc import Iterable
 from typing import Literal
 
-from factory.config import Generators, JobConfig
-from factory.models.base import ChatRequest, Completion, ModelError
-from factory.models.offline_code import BuggyPrograms
-from factory.models.offline_math import wrong_answer, wrong_steps
-from factory.models.offline_tests import written_tests
-from factory.prompts import Prompts, load_prompts
-from factory.records import Problem
-from factory.sources import as_sourced
-from factory.sources.code_problems import generate_code
-from factory.sources.math_problems import generate_math
-from factory.test_writing import prompt_for_tests
+from verified_factory.config import Generators, JobConfig
+from verified_factory.models.base import ChatRequest, Completion, ModelError
+from verified_factory.models.offline_code import BuggyPrograms
+from verified_factory.models.offline_math import wrong_answer, wrong_steps
+from verified_factory.models.offline_tests import written_tests
+from verified_factory.prompts import Prompts, load_prompts
+from verified_factory.records import Problem
+from verified_factory.sources import as_sourced
+from verified_factory.sources.code_problems import generate_code
+from verified_factory.sources.math_problems import generate_math
+from verified_factory.test_writing import prompt_for_tests
 
 HINTED_ERROR_SHARE = 0.25  # a hint makes a wrong answer this much less likely
 

@@ -20,7 +20,14 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from factory.records import AssertTests, CallTests, Problem, PytestTests, StdioCase, StdioTests
+from verified_factory.records import (
+    AssertTests,
+    CallTests,
+    Problem,
+    PytestTests,
+    StdioCase,
+    StdioTests,
+)
 
 
 class _Bug(NamedTuple):
@@ -40,8 +47,8 @@ def _plus(delta: int, before: str, after: str = "") -> Callable[[re.Match[str]],
     return lambda match: f"{before}{int(match.group(1)) + delta}{after}"
 
 
-# The bugs of each template of `factory.sources.code_problems`; an edit that does not apply to a
-# problem's reference (another variant of the template) is skipped.
+# The bugs of each template of `sources.code_problems`; an edit that does not apply to a problem's
+# reference (another variant of the template) is skipped.
 _BUGS: dict[str, tuple[_Bug, ...]] = {
     "multiples_sum": (
         _bug(r"range\((\d+), (\w+) \+ 1, ", r"range(\1, \2, "),  # "at most" read as "less than"

@@ -22,15 +22,15 @@ from typing import Any
 import httpx2
 import openai
 
-from factory.config import ModelConfig
-from factory.models.base import (
+from verified_factory.config import ModelConfig
+from verified_factory.models.base import (
     ChatRequest,
     Completion,
     FailureKind,
     ModelError,
     ModelUnreachable,
 )
-from factory.models.rate_limit import RateLimiter
+from verified_factory.models.rate_limit import RateLimiter
 
 PROBE_TIMEOUT_S = 10.0
 

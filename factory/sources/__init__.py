@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import chain
 
-from factory.config import Generators, SourceConfig
-from factory.records import Problem, RecordError
-from factory.sources.code_problems import generate_code
-from factory.sources.files import read_problems
-from factory.sources.math_problems import generate_math
-from verifiers.code.reference_check import function_under_test
+from verified_factory.config import Generators, SourceConfig
+from verified_factory.records import Problem, RecordError
+from verified_factory.sources.code_problems import generate_code
+from verified_factory.sources.files import read_problems
+from verified_factory.sources.math_problems import generate_math
+from verified_factory.verifiers.code.reference_check import function_under_test
 
 
 def read_source(source: SourceConfig) -> Iterator[Problem | RecordError]:

@@ -19,7 +19,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from factory.records import (
+from verified_factory.records import (
     AssertTests,
     CallCase,
     CallTests,
@@ -28,7 +28,7 @@ from factory.records import (
     StdioCase,
     StdioTests,
 )
-from factory.sources.distinct import take_turns
+from verified_factory.sources.distinct import take_turns
 
 SOURCE = "generator:code"
 FORMATS = ("assert", "call", "stdio", "pytest")

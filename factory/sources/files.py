@@ -10,7 +10,7 @@ import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
-from factory.records import Problem, RecordError, decode_line, parse_record
+from verified_factory.records import Problem, RecordError, decode_line, parse_record
 
 PARQUET_BATCH_ROWS = 1024
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import NamedTuple
 
-from factory.records import Problem
-from factory.sources.distinct import take_turns
+from verified_factory.records import Problem
+from verified_factory.sources.distinct import take_turns
 
 SOURCE = "generator:math"
 

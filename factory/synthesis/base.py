@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from factory.records import Problem, RecordError
-from factory.sources.files import read_problems
+from verified_factory.records import Problem, RecordError
+from verified_factory.sources.files import read_problems
 
 Ask = Callable[[list[str]], Awaitable[list[str | None]]]
 """Prompts in, the model's replies out, in order; None for a prompt that got no completion."""

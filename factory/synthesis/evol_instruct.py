@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 
-from factory.records import Problem
-from factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer, reply_text
-from factory.synthesis.filters import failed_evolution
+from verified_factory.records import Problem
+from verified_factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer, reply_text
+from verified_factory.synthesis.filters import failed_evolution
 
 IN_DEPTH = """I want you to act as a problem rewriter. Rewrite the given problem into a more \
 difficult version that a strong student would still find well-posed. {method} Keep it \

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import random
 
-from factory.records import Problem
-from factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer, reply_text
-from factory.synthesis.filters import backward_question, failed_evolution, numbers_in
+from verified_factory.records import Problem
+from verified_factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer, reply_text
+from verified_factory.synthesis.filters import backward_question, failed_evolution, numbers_in
 
 PROMPT = """Rephrase the following question without changing its meaning, its numbers or what \
 it asks for. Reply with the rephrased question only, after "Question:".

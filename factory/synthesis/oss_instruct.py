@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factory.records import AssertTests, Problem
-from factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer
-from factory.synthesis.filters import NoveltyPool, instruction_problem
-from verifiers.code.dual_agreement import calls_function, split_tests
+from verified_factory.records import AssertTests, Problem
+from verified_factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer
+from verified_factory.synthesis.filters import NoveltyPool, instruction_problem
+from verified_factory.verifiers.code.dual_agreement import calls_function, split_tests
 
 CODE_EXTENSIONS: tuple[str, ...] = (
     ".py",

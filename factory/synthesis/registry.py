@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from factory.synthesis.base import SYNTHESIZER_ENTRY_POINTS, Synthesizer
-from factory.synthesis.evol_instruct import EvolInstruct
-from factory.synthesis.metamath import MetaMath
-from factory.synthesis.oss_instruct import OssInstruct
-from factory.synthesis.self_instruct import SelfInstruct
+from verified_factory.synthesis.base import SYNTHESIZER_ENTRY_POINTS, Synthesizer
+from verified_factory.synthesis.evol_instruct import EvolInstruct
+from verified_factory.synthesis.metamath import MetaMath
+from verified_factory.synthesis.oss_instruct import OssInstruct
+from verified_factory.synthesis.self_instruct import SelfInstruct
 
 BUILT_IN: dict[str, type[Synthesizer]] = {
     cls.kind: cls for cls in (SelfInstruct, EvolInstruct, MetaMath, OssInstruct)

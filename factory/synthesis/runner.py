@@ -16,11 +16,11 @@ import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from factory.config import SynthesizerConfig
-from factory.models.base import ChatRequest, Completion, ModelFailure
-from factory.run_store import RunStore, write_atomically
-from factory.synthesis.base import Settings, Synthesized
-from factory.synthesis.registry import synthesizer_class
+from verified_factory.config import SynthesizerConfig
+from verified_factory.models.base import ChatRequest, Completion, ModelFailure
+from verified_factory.run_store import RunStore, write_atomically
+from verified_factory.synthesis.base import Settings, Synthesized
+from verified_factory.synthesis.registry import synthesizer_class
 
 Complete = Callable[[Path, list[ChatRequest]], Awaitable[dict[str, Completion | ModelFailure]]]
 MakeRequest = Callable[[str, int], ChatRequest]

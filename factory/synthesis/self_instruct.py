@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 
-from factory.records import Problem
-from factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer, reply_text
-from factory.synthesis.filters import DEFAULT_BLACKLIST, NoveltyPool, instruction_problem
+from verified_factory.records import Problem
+from verified_factory.synthesis.base import Ask, Dropped, Synthesized, Synthesizer, reply_text
+from verified_factory.synthesis.filters import DEFAULT_BLACKLIST, NoveltyPool, instruction_problem
 
 PROMPT = """You are writing new {domain} problems for a training set. Here are some of the \
 problems already in it:

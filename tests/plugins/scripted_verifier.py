@@ -10,8 +10,8 @@ import os
 import signal
 import time
 
-from factory.records import Candidate, Verdict
-from verifiers import Verifier
+from verified_factory.records import Candidate, Verdict
+from verified_factory.verifiers import Verifier
 
 
 class ScriptedVerifier(Verifier):

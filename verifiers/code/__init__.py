@@ -1,5 +1,5 @@
 """The built-in `code` verifier: tests run in the sandbox."""
 
-from verifiers.code.verifier import CodeVerifier
+from verified_factory.verifiers.code.verifier import CodeVerifier
 
 __all__ = ["CodeVerifier"]

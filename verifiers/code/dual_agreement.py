@@ -21,10 +21,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from factory.records import AssertTests, Candidate, Verdict
-from sandboxes import SandboxError
-from verifiers.code.extract import extract_program
-from verifiers.code.verifier import CodeVerifier
+from verified_factory.records import AssertTests, Candidate, Verdict
+from verified_factory.sandboxes import SandboxError
+from verified_factory.verifiers.code.extract import extract_program
+from verified_factory.verifiers.code.verifier import CodeVerifier
 
 TEST_NAME = "dual_agreement"
 REFERENCE = -1

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from factory.records import AssertTests, CallTests, Candidate, PytestTests, TestSpec
-from sandboxes import Job, RunResult
-from verifiers.code.extract import extract_program
-from verifiers.code.report import NoReport, nonce_report
-from verifiers.code.sandboxed import judged_job, reference_job
+from verified_factory.records import AssertTests, CallTests, Candidate, PytestTests, TestSpec
+from verified_factory.sandboxes import Job, RunResult
+from verified_factory.verifiers.code.extract import extract_program
+from verified_factory.verifiers.code.report import NoReport, nonce_report
+from verified_factory.verifiers.code.sandboxed import judged_job, reference_job
 
 TEST_NAME = "differential"
 CACHED_REFERENCES = 256

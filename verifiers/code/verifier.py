@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Any
 
-from factory.records import (
+from verified_factory.records import (
     AssertTests,
     CallTests,
     Candidate,
@@ -16,12 +16,16 @@ from factory.records import (
     TestSpec,
     Verdict,
 )
-from sandboxes import Job, RunResult, Sandbox, SandboxError, open_sandbox
-from verifiers.base import Verifier
-from verifiers.code.extract import extract_program
-from verifiers.code.reference_check import DifferentialSettings, ReferenceCheck, skipped
-from verifiers.code.report import NoReport, nonce_report
-from verifiers.code.sandboxed import judged_job, wire
+from verified_factory.sandboxes import Job, RunResult, Sandbox, SandboxError, open_sandbox
+from verified_factory.verifiers.base import Verifier
+from verified_factory.verifiers.code.extract import extract_program
+from verified_factory.verifiers.code.reference_check import (
+    DifferentialSettings,
+    ReferenceCheck,
+    skipped,
+)
+from verified_factory.verifiers.code.report import NoReport, nonce_report
+from verified_factory.verifiers.code.sandboxed import judged_job, wire
 
 DEFAULT_TIME_LIMIT_S = 10.0
 DEFAULT_MEMORY_LIMIT_MB = 512

@@ -1,5 +1,5 @@
-"""The built-in `math` verifier: SymPy answer checks (`verifiers.math.check`)."""
+"""The built-in `math` verifier: SymPy answer checks (`verified_factory.verifiers.math.check`)."""
 
-from verifiers.math.verifier import MathVerifier
+from verified_factory.verifiers.math.verifier import MathVerifier
 
 __all__ = ["MathVerifier"]

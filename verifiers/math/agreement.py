@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from factory.records import Candidate, Verdict
-from verifiers.base import Verifier
-from verifiers.math.extract import extract_answer
+from verified_factory.records import Candidate, Verdict
+from verified_factory.verifiers.base import Verifier
+from verified_factory.verifiers.math.extract import extract_answer
 
 TEST_NAME = "agreement"
 

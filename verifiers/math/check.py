@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from verifiers.math.compare import equal
-from verifiers.math.extract import (
+from verified_factory.verifiers.math.compare import equal
+from verified_factory.verifiers.math.extract import (
     Extraction,
     after_last_is,
     extract_answer,
@@ -14,8 +14,8 @@ from verifiers.math.extract import (
     last_math_or_number,
     reference_answer,
 )
-from verifiers.math.normalize import Normalized, normalize
-from verifiers.math.parse import AnswerError, Value, parse_answer
+from verified_factory.verifiers.math.normalize import Normalized, normalize
+from verified_factory.verifiers.math.parse import AnswerError, Value, parse_answer
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import random
 
 import sympy
 
-from verifiers.math.parse import Items, Sym, Text, Value
+from verified_factory.verifiers.math.parse import Items, Sym, Text, Value
 
 RELATIVE_TOLERANCE = sympy.Rational(1, 10**9)
 _POINTS = 4

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from verifiers.math.extract import braced
+from verified_factory.verifiers.math.extract import braced
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from functools import lru_cache
 import sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig, NormalizationConfig, latex2sympy
 
-from verifiers.math.normalize import normalize
+from verified_factory.verifiers.math.normalize import normalize
 
 _CONVERSION = ConversionConfig(
     interpret_as_mixed_fractions=True,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from factory.records import Candidate, Verdict
-from verifiers.base import Verifier
-from verifiers.deadline import ChildDied, DeadlineExceeded, DeadlineRunner
+from verified_factory.records import Candidate, Verdict
+from verified_factory.verifiers.base import Verifier
+from verified_factory.verifiers.deadline import ChildDied, DeadlineExceeded, DeadlineRunner
 
 TIME_LIMIT_S = 5.0
 
@@ -23,7 +23,7 @@ class MathVerifier(Verifier):
 
     def __init__(self, time_limit_s: float = TIME_LIMIT_S) -> None:
         # Imported here, not at the top: listing the installed verifiers must not load SymPy.
-        from verifiers.math.check import check
+        from verified_factory.verifiers.math.check import check
 
         self._run = DeadlineRunner(check, time_limit_s, warm_args=("\\boxed{1/2}", "0.5"))
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from factory.records import Candidate, Verdict
-from verifiers import Verifier
+from verified_factory.records import Candidate, Verdict
+from verified_factory.verifiers import Verifier
 
 _ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _EDGE_PUNCTUATION = " \t.,;:!?\"'`*_()[]"

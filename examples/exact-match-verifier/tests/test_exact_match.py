@@ -3,7 +3,7 @@
 import pytest
 
 from exact_match_verifier import ExactMatchVerifier, final_answer, normalise
-from factory.records import Candidate
+from verified_factory.records import Candidate
 
 
 def candidate(response: str, reference: str | None = "Paris") -> Candidate:

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sandboxes import Job, Judge
+from verified_factory.sandboxes import Job, Judge
 
 _HERE = Path(__file__).parent
 REFERENCE_OUTPUT_LIMIT = 64 * 1024 * 1024

@@ -208,7 +208,7 @@ def pytest_module(solution, code: str) -> types.ModuleType:
 
 def run_pytest(spec: dict, solution, recorder: Recorder) -> None:
     try:
-        import pytest  # in the sandbox image; a process sandbox needs it in its python3
+        import pytest  # in the sandbox image and the project's environment
     except ImportError:
         recorder.add("pytest", "sandbox_error", "pytest is not installed in the sandbox")
         return
@@ -236,6 +236,9 @@ def run_pytest(spec: dict, solution, recorder: Recorder) -> None:
                     outcome, message = "failed", "xfail is not a pass"
                 recorder.add(report.nodeid, outcome, message if outcome != "passed" else "")
 
+    # No plugin of the interpreter's environment joins the judge: it would see the tests, and
+    # finding them all costs more than the run (the process sandbox's environment is large).
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = ["-q", "-c", config, "-p", "no:cacheprovider", "--noconftest", "--rootdir", WORKDIR]
     pytest.main([*args, path], plugins=[Plugin()])
     if Plugin.collected == 0:
