@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from typing import TextIO
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -23,10 +24,6 @@ from verified_factory.models.base import (
     ModelFailure,
 )
 from verified_factory.records import Candidate, Verdict
-from verified_factory.verifier_pool import AgreementRules
-from verified_factory.verifiers.code.dual_agreement import judge_by_dual_agreement
-from verified_factory.verifiers.code.verifier import CodeVerifier
-from verified_factory.verifiers.math.agreement import judge_by_agreement
 
 GENERATION_CALLS_IN_FLIGHT = 1000
 """Concurrent unit streams one generation worker accepts; the model client bounds requests."""
@@ -57,31 +54,30 @@ class GenerationWorker:
         """Every request's completion, or its failure, as they finish.
 
         Each completion is appended to the file `log` (on this node, the driver's) the moment it
-        arrives, before it travels on: a kill of the driver or of this worker loses only the
+        arrives, by the request's own task: not when the stream is next read, which may be late
+        (a slow or dead driver), so a kill of the driver or of this worker loses only the
         requests still in flight. What finished together is yielded together: one item per
         arrival when the endpoint is slow, fewer and larger ones under load, so the stream's
         per-item cost does not grow with the request rate.
         """
-        pending = {asyncio.ensure_future(self._one(request)) for request in requests}
-        try:
-            with open(log, "a", encoding="utf-8") as stored:
+        with open(log, "a", encoding="utf-8") as stored:
+            pending = {asyncio.ensure_future(self._one(request, stored)) for request in requests}
+            try:
                 while pending:
                     done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    arrived = [task.result() for task in done]
-                    stored.writelines(
-                        a.model_dump_json() + "\n" for a in arrived if isinstance(a, Completion)
-                    )
-                    stored.flush()
-                    yield arrived
-        finally:
-            for task in pending:
-                task.cancel()
+                    yield [task.result() for task in done]
+            finally:
+                for task in pending:
+                    task.cancel()
 
-    async def _one(self, request: ChatRequest) -> Completion | ModelFailure:
+    async def _one(self, request: ChatRequest, stored: TextIO) -> Completion | ModelFailure:
         try:
-            return await self._model().complete(request)
+            completion = await self._model().complete(request)
         except ModelError as err:
             return ModelFailure.of(request.key, err)
+        stored.write(completion.model_dump_json() + "\n")
+        stored.flush()
+        return completion
 
     def _model(self) -> ModelClient:
         # Made on first use, inside the actor's event loop (an HTTP client binds to its loop),
@@ -109,14 +105,12 @@ late verdict costs nothing, a late request leaves the endpoint idle."""
 class VerifyWorker:
     """Runs the verifier registry on batches of candidates, on whichever node it lands."""
 
-    def __init__(self, settings: dict[str, str]) -> None:
-        """`settings`: the environment variables the verifiers read (sandbox backend and the
-        code verifier's differential testing)."""
+    def __init__(self, settings: dict[str, dict[str, object]]) -> None:
+        """`settings`: what each verifier is created with, by name (`verifier_settings`)."""
         from verified_factory.verifiers.registry import Registry
 
         os.nice(VERIFY_NICENESS)
-        os.environ.update(settings)
-        self._registry = Registry()
+        self._registry = Registry(settings=settings)
 
     def ping(self) -> tuple[str, int]:
         return ray.get_runtime_context().get_node_id(), os.getpid()
@@ -128,20 +122,12 @@ class VerifyWorker:
         verdicts = judge_candidates(self._registry, candidates)
         return ray.get_runtime_context().get_node_id(), verdicts
 
-    def agree(
-        self, groups: list[list[Candidate]], rules: AgreementRules
-    ) -> tuple[str, list[Verdict]]:
-        """This node's id and, for each group (the samples of one problem judged by agreement),
-        one verdict per sample, all groups flattened: dual agreement for code, else
-        self-consistency."""
-        verdicts = []
-        for group in groups:
-            verifier = self._registry.select(group[0])
-            if isinstance(verifier, CodeVerifier):
-                judged = judge_by_dual_agreement(group, verifier, rules.dual)
-            else:
-                judged = judge_by_agreement(group, verifier, rules.majority)
-            verdicts += [v.model_copy(update={"verifier": verifier.name}) for v in judged]
+    def verify_groups(self, groups: list[list[Candidate]]) -> tuple[str, list[Verdict]]:
+        """This node's id and, for each group (the samples of one problem, judged together by
+        their verifier), one verdict per sample, all groups flattened."""
+        from verified_factory.verify import judge_group
+
+        verdicts = [verdict for group in groups for verdict in judge_group(self._registry, group)]
         return ray.get_runtime_context().get_node_id(), verdicts
 
 
@@ -172,7 +158,5 @@ def verify_actors(count: int, config: JobConfig, cpus_each: float) -> list[ray.a
         max_task_retries=0,
         scheduling_strategy="SPREAD",
     )
-    settings = config.verify.differential.environment()
-    if config.sandbox.backend != "auto":
-        settings["FACTORY_SANDBOX_BACKEND"] = config.sandbox.backend
+    settings = config.verifier_settings()
     return [factory.remote(settings) for _ in range(count)]

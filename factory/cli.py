@@ -68,7 +68,17 @@ def _open_output(path: str, stack: ExitStack) -> TextIO:
 @click.option(
     "--no-differential",
     is_flag=True,
-    help="Code: judge by the tests alone, even where a record carries a reference solution.",
+    help="Code: judge by the tests alone, even where a record carries a reference solution "
+    "(also FACTORY_DIFFERENTIAL=off).",
+)
+@click.option(
+    "--sandbox",
+    type=click.Choice(["auto", "docker", "process"]),
+    default="auto",
+    show_default=True,
+    envvar="FACTORY_SANDBOX_BACKEND",
+    help="Code: where programs run; auto is Docker when an engine answers "
+    "(also FACTORY_SANDBOX_BACKEND).",
 )
 def verify_command(
     input_path: str,
@@ -77,6 +87,7 @@ def verify_command(
     workers: int | None,
     item_timeout_s: float,
     no_differential: bool,
+    sandbox: str,
 ) -> None:
     """Verify the Candidate lines of INPUT (JSON Lines, .gz too; - for stdin).
 
@@ -84,10 +95,10 @@ def verify_command(
     the schema or names an unknown verifier gets an `error` verdict and the run goes on. The exit
     code is 0 whatever was rejected; it is non-zero only when the run itself cannot proceed.
     """
-    if no_differential:  # read by the code verifier in every worker process
-        from verified_factory.config import DifferentialConfig
-
-        os.environ.update(DifferentialConfig(enabled=False).environment())
+    differential = os.environ.get("FACTORY_DIFFERENTIAL", "on").strip().lower()
+    code: dict[str, object] = {"sandbox": sandbox}
+    if no_differential or differential in ("0", "off", "false", "no"):
+        code["differential"] = {"enabled": False}
     if verifier is not None:
         try:
             Registry().check_name(verifier)
@@ -106,6 +117,7 @@ def verify_command(
                 out,
                 workers=workers or os.cpu_count() or 1,
                 override=verifier,
+                settings={"code": code},
                 item_timeout_s=item_timeout_s,
                 on_progress=progress,
             )

@@ -123,13 +123,6 @@ class DifferentialConfig(_Section):
         default=10.0, gt=0, description="seconds per candidate for building inputs"
     )
 
-    def environment(self) -> dict[str, str]:
-        """The variables the `code` verifier reads its settings from, in any process."""
-        return {
-            "FACTORY_DIFFERENTIAL": "on" if self.enabled else "off",
-            "FACTORY_DIFFERENTIAL_BUDGET_S": f"{self.budget_s:g}",
-        }
-
 
 class SelfConsistencyConfig(_Section):
     """Math problems without a reference: the samples' answers judged by agreement."""
@@ -169,6 +162,11 @@ class VerifyConfig(_Section):
         default=600.0,
         gt=0,
         description="a batch of one unit's candidates, before its worker is restarted",
+    )
+    settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="verifier name -> the keyword arguments it is created with (a plugin's "
+        "own settings; for `math` and `code`, on top of the sections above)",
     )
 
 
@@ -231,6 +229,22 @@ class JobConfig(_Section):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     curate: CurateConfig = Field(default_factory=CurateConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+
+    def verifier_settings(self) -> dict[str, dict[str, Any]]:
+        """What each verifier is created with, by name: the built-in ones' sections, then
+        `verify.settings`."""
+        verify = self.verify
+        settings: dict[str, dict[str, Any]] = {
+            "math": {"self_consistency": verify.self_consistency.model_dump()},
+            "code": {
+                "sandbox": self.sandbox.backend,
+                "differential": verify.differential.model_dump(),
+                "dual_agreement": verify.dual_agreement.model_dump(exclude={"test_samples"}),
+            },
+        }
+        for name, given in verify.settings.items():
+            settings[name] = {**settings.get(name, {}), **given}
+        return settings
 
     def fingerprint(self) -> str:
         """A hash of every setting, for the manifest: equal configs, equal fingerprints."""

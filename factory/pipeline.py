@@ -36,20 +36,17 @@ from verified_factory.run_store import RunStore
 from verified_factory.sources import read_source
 from verified_factory.sources.files import read_problems
 from verified_factory.star import (
+    asks_for_tests,
     attempt_for,
     attempt_id,
     can_rationalize,
     candidate_for,
-    judged_by_agreement,
-    judged_by_dual_agreement,
     mark_kept,
     requests_for,
 )
 from verified_factory.synthesis.runner import synthesize
 from verified_factory.test_writing import gathered_tests, requests_for_tests
-from verified_factory.verifier_pool import AgreementRules, VerifierPool
-from verified_factory.verifiers.code.dual_agreement import DualAgreementRule
-from verified_factory.verifiers.math.agreement import AgreementRule
+from verified_factory.verifier_pool import VerifierPool
 
 STREAM_RESTARTS = 5
 """How often one unit re-sends what had not arrived when the generation worker is lost."""
@@ -217,7 +214,7 @@ class Driver:
                 problem, self.prompts, self.config.model, samples, hinted=hinted
             )
         ]
-        writing = [] if hinted else [p for p in problems if judged_by_dual_agreement(p)]
+        writing = [] if hinted else [p for p in problems if asks_for_tests(p)]
         asked_for_tests = [
             (problem, request)
             for problem in writing
@@ -252,10 +249,14 @@ class Driver:
             for problem, request, _, reply in judged
         ]
         candidates = [
-            c.model_copy(update={"tests": suites[c.problem_id]}) if c.problem_id in suites else c
+            c.model_copy(
+                update={"tests": suites[c.problem_id], "meta": {**c.meta, "tests_trusted": False}}
+            )
+            if c.problem_id in suites
+            else c
             for c in candidates
         ]
-        verdicts = await self._verify([problem for problem, *_ in judged], candidates)
+        verdicts = await self._verify(candidates)
         return screened + [
             attempt_for(problem, self.prompts, request, answer, reply, verdict, hinted=hinted)
             for (problem, request, answer, reply), verdict in zip(judged, verdicts, strict=True)
@@ -279,25 +280,19 @@ class Driver:
                 )
         return None
 
-    async def _verify(self, problems: list[Problem], candidates: list[Candidate]) -> list[Verdict]:
-        """Each candidate's verdict, in order: by its verifier, or by the agreement of its
-        problem's samples: self-consistency for a math problem without a reference, dual
-        agreement for a code problem without trusted tests."""
+    async def _verify(self, candidates: list[Candidate]) -> list[Verdict]:
+        """Each candidate's verdict, in order: alone, or together with the other samples of its
+        problem when there is nothing trusted to judge one against (`judged_together`)."""
         groups: dict[str, list[int]] = {}
         alone: list[int] = []
-        for index, problem in enumerate(problems):
-            if judged_by_agreement(problem) or judged_by_dual_agreement(problem):
-                groups.setdefault(problem.id, []).append(index)
+        for index, candidate in enumerate(candidates):
+            if candidate.judged_together:
+                groups.setdefault(candidate.problem_id or candidate.id, []).append(index)
             else:
                 alone.append(index)
-        verify = self.config.verify
-        rules = AgreementRules(
-            majority=AgreementRule(**verify.self_consistency.model_dump()),
-            dual=DualAgreementRule(**verify.dual_agreement.model_dump(exclude={"test_samples"})),
-        )
         by_verifier, by_agreement = await asyncio.gather(
             self.verifiers.verify([candidates[i] for i in alone]),
-            self.verifiers.agree([[candidates[i] for i in g] for g in groups.values()], rules),
+            self.verifiers.verify_groups([[candidates[i] for i in g] for g in groups.values()]),
         )
         verdicts: dict[int, Verdict] = dict(zip(alone, by_verifier, strict=True))
         grouped = [index for group in groups.values() for index in group]

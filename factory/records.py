@@ -1,6 +1,8 @@
-"""The records of the design contract (`shared/design.md`), as pydantic models.
+"""The records of the design contract (`docs/design.md`), as pydantic models.
 
 These models are the one source of the schema: readers, verifiers and writers all go through them.
+This module imports nothing else of the project, so a verifier (built-in or a plugin) depends on
+it and on `verified_factory.verifiers` alone, never on the job.
 Input records (Problem, Candidate) ignore keys they do not know, so an exported row can be fed back
 to `factory verify`; the test spec and the Verdict forbid unknown keys, because a misspelt limit
 silently ignored would change what a verdict means.
@@ -112,6 +114,14 @@ class Problem(BaseModel):
     source: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def judged_together(self) -> bool:
+        """Whether its samples are judged together (`Verifier.verify_group`), having nothing
+        trusted to judge one against: tests the model wrote (`meta.tests_trusted: false`), or
+        neither tests nor a reference."""
+        no_reference = self.reference is None or not self.reference.strip()
+        return self.meta.get("tests_trusted") is False or (self.tests is None and no_reference)
+
 
 class Candidate(Problem):
     """A Problem plus the model's response, to be verified."""
@@ -124,6 +134,24 @@ class Candidate(Problem):
 Status = Literal["accepted", "rejected", "timeout", "error", "truncated"]
 """`truncated`: a job's reply that was cut off (at `max_tokens`, or inside its reasoning), so
 never judged; no verifier gives it."""
+
+
+class Agreement(BaseModel):
+    """What the samples of one problem, judged together, agreed on: on each accepted verdict of
+    a group (`Verifier.verify_group`), so the row can be checked again like any other."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    share: float = Field(ge=0, le=1, description="the share of the samples that agree")
+    answer: str | None = Field(
+        default=None, description="the answer they agree on: the row's reference"
+    )
+    tests: Annotated[TestSpec | None, BeforeValidator(_decode_json_text)] = Field(
+        default=None, description="the tests the agreeing programs pass: the row's tests"
+    )
+    reference_agrees: bool | None = Field(
+        default=None, description="whether the record's reference is among the agreeing"
+    )
 
 
 class Verdict(BaseModel):
@@ -139,6 +167,7 @@ class Verdict(BaseModel):
     extracted: str | None = None
     details: list[dict[str, Any]] = Field(default_factory=list)
     elapsed_s: float | None = None
+    agreement: Agreement | None = None
     line: int | None = Field(
         default=None, description="1-based input line, set by `factory verify`"
     )

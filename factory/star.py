@@ -12,12 +12,9 @@ from verified_factory.config import ModelConfig
 from verified_factory.curate.distinct import choose_distinct
 from verified_factory.models.base import ChatRequest, Completion, Message
 from verified_factory.prompts import Prompts
-from verified_factory.records import AssertTests, Candidate, Problem, TestSpec, Verdict
+from verified_factory.records import Candidate, Problem, TestSpec, Verdict
 from verified_factory.replies import Reply
 from verified_factory.rows import Attempt
-from verified_factory.test_writing import entry_point
-from verified_factory.verifiers.code.dual_agreement import agreed_tests
-from verified_factory.verifiers.math.agreement import consensus
 
 
 def requests_for(
@@ -35,17 +32,13 @@ def _has_reference(problem: Problem) -> bool:
 def can_rationalize(problem: Problem) -> bool:
     """A problem with a reference to hint at, unless that reference is not trusted: a hint
     from it would only teach the samples to agree with it."""
-    return _has_reference(problem) and not judged_by_dual_agreement(problem)
+    return _has_reference(problem) and not asks_for_tests(problem)
 
 
-def judged_by_agreement(problem: Problem) -> bool:
-    """A math problem without a reference: its samples are judged by self-consistency."""
-    return problem.domain == "math" and not _has_reference(problem)
-
-
-def judged_by_dual_agreement(problem: Problem) -> bool:
+def asks_for_tests(problem: Problem) -> bool:
     """A code problem without tests, or whose tests the model wrote (`meta.tests_trusted` is
-    false): its samples are judged by dual agreement against model-written tests."""
+    false): the model is asked for tests too, and its samples are judged together against
+    them (dual agreement)."""
     return problem.domain == "code" and (
         problem.tests is None or problem.meta.get("tests_trusted") is False
     )
@@ -113,16 +106,14 @@ def attempt_for(
 def _judged_by(
     problem: Problem, verdict: Verdict
 ) -> tuple[float | None, str | None, TestSpec | None]:
-    """The row's agreement, reference and tests, as its verdict establishes them."""
-    majority = consensus(verdict)
-    if majority is not None:
-        return majority[0], majority[1], problem.tests
-    dual = agreed_tests(verdict)
-    if dual is not None:
-        agreement, code, reference_agrees = dual
-        tests = AssertTests(format="assert", code=code, entry_point=entry_point(problem))
-        return agreement, problem.reference if reference_agrees else None, tests
-    return None, problem.reference, problem.tests
+    """The row's agreement, reference and tests, as its verdict establishes them: what the
+    samples agreed on replaces what the problem lacked, and a reference outside the agreement
+    is dropped."""
+    agreed = verdict.agreement
+    if agreed is None:
+        return None, problem.reference, problem.tests
+    reference = agreed.answer or (problem.reference if agreed.reference_agrees else None)
+    return agreed.share, reference, agreed.tests or problem.tests
 
 
 def mark_kept(attempts: list[Attempt], keep: int) -> list[Attempt]:

@@ -1,6 +1,6 @@
 """Tests written by the model, for code problems without trusted tests (CodeT's other half).
 
-A code problem judged by dual agreement (`star.judged_by_dual_agreement`) gets, next to its
+A code problem judged by dual agreement (`star.asks_for_tests`) gets, next to its
 solve requests, `verify.dual_agreement.test_samples` requests for tests. Each reply's top-level
 asserts that call the problem's function are gathered with the problem's own untrusted tests
 (OSS-Instruct writes some) into one assert suite; every sample is then judged against it.

@@ -9,27 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import ray
 from ray.exceptions import RayActorError
 
 from verified_factory.metrics import RunMetrics
 from verified_factory.records import Candidate, Verdict
-from verified_factory.verifiers.code.dual_agreement import DualAgreementRule
-from verified_factory.verifiers.math.agreement import AgreementRule
 
 BATCH = 16
 """Candidates per call: small enough that every worker gets a share of a unit."""
-
-
-@dataclass(frozen=True)
-class AgreementRules:
-    """How the samples of a problem are judged together: self-consistency (math) and dual
-    agreement (code)."""
-
-    majority: AgreementRule
-    dual: DualAgreementRule
 
 
 class VerifierPool:
@@ -60,15 +48,15 @@ class VerifierPool:
         results = await asyncio.gather(*(self._batch(batch) for batch in batches))
         return [verdict for batch in results for verdict in batch]
 
-    async def agree(self, groups: list[list[Candidate]], rules: AgreementRules) -> list[Verdict]:
-        """For each group (the samples of one problem judged by agreement), one verdict per
+    async def verify_groups(self, groups: list[list[Candidate]]) -> list[Verdict]:
+        """For each group (the samples of one problem, judged together), one verdict per
         sample; all groups' verdicts in order."""
-        results = await asyncio.gather(*(self._agree(group, rules) for group in groups))
+        results = await asyncio.gather(*(self._group(group) for group in groups))
         return [verdict for group in results for verdict in group]
 
-    async def _agree(self, group: list[Candidate], rules: AgreementRules) -> list[Verdict]:
+    async def _group(self, group: list[Candidate]) -> list[Verdict]:
         try:
-            return await self._call(lambda actor: actor.agree.remote([group], rules))
+            return await self._call(lambda actor: actor.verify_groups.remote([group]))
         except (TimeoutError, RayActorError) as err:
             return [_unfinished(candidate, err, self._timeout_s) for candidate in group]
 

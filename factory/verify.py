@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from verified_factory.progress import Tally
 from verified_factory.records import Candidate, RecordError, Verdict, decode_line
@@ -76,6 +76,25 @@ def judge_candidates(
     return [v for v in verdicts if v is not None]
 
 
+def judge_group(registry: Registry, group: list[Candidate]) -> list[Verdict]:
+    """One verdict per sample of one problem, in order, judged together by their verifier
+    (`Verifier.verify_group`); a verifier that fails or answers wrongly gives `error`s."""
+    try:
+        verifier = registry.select(group[0])
+    except SelectionError as err:
+        return [Verdict.error(str(err), id=candidate.id) for candidate in group]
+    try:
+        verdicts = verifier.verify_group(group)
+        _check_answers(verifier, verdicts, len(group))
+    except Exception as err:
+        reason = f"verifier {verifier.name!r} failed on a group: {type(err).__name__}: {err}"
+        verdicts = [Verdict.error(reason) for _ in group]
+    return [
+        verdict.model_copy(update={"id": candidate.id, "verifier": verifier.name})
+        for candidate, verdict in zip(group, verdicts, strict=True)
+    ]
+
+
 def _judge(verifier: Verifier, candidates: list[Candidate]) -> list[Verdict]:
     """The verifier's verdicts, with any exception or malformed answer turned into an error."""
     start = time.perf_counter()
@@ -111,9 +130,9 @@ def _check_answers(verifier: Verifier, verdicts: object, expected: int) -> None:
             raise TypeError(f"returned a {type(verdict).__name__}, not a Verdict")
 
 
-def make_handler(override: str | None) -> Handler:
+def make_handler(override: str | None, settings: dict[str, dict[str, Any]]) -> Handler:
     """Build the registry once in a worker process and return its batch handler."""
-    registry = Registry()
+    registry = Registry(settings=settings)
     return lambda lines: verify_lines(registry, lines, override)
 
 
@@ -144,14 +163,16 @@ def run(
     *,
     workers: int,
     override: str | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
     item_timeout_s: float = 300.0,
     on_progress: Callable[[Tally], None] | None = None,
 ) -> Tally:
-    """Verify every line into `out`, one verdict line each, in input order."""
+    """Verify every line into `out`, one verdict line each, in input order; `settings`: what
+    each verifier is created with, by name."""
     tally = Tally()
     pool: OrderedPool[Line, Outcome] = OrderedPool(
         make_handler,
-        (override,),
+        (override, settings or {}),
         workers=workers,
         on_failure=_failure_outcome,
         item_timeout_s=item_timeout_s,

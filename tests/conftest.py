@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,17 @@ def test_plugins(tmp_path_factory: pytest.TempPathFactory) -> str:
     )
     (dist_info / "entry_points.txt").write_text(TEST_ENTRY_POINTS)
     return os.pathsep.join([str(site), str(PLUGIN_MODULES)])
+
+
+@pytest.fixture(scope="session")
+def installed_example(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The example plugin (`examples/exact-match-verifier`) installed with pip into a folder
+    of its own, as a third-party package is; that folder, for PYTHONPATH."""
+    target = tmp_path_factory.mktemp("example-site")
+    example = Path(__file__).parents[1] / "examples" / "exact-match-verifier"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*pip, "--target", str(target), str(example)], check=True, capture_output=True)
+    return str(target)
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
+from run_cli import run_factory
 
 from verified_factory.records import Candidate
 from verified_factory.sandboxes import Sandbox
@@ -287,13 +289,21 @@ def test_kill_9_of_factory_verify_then_reap_leaves_nothing(docker_engine, tmp_pa
     assert ours == []
 
 
-def test_the_backend_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FACTORY_SANDBOX_BACKEND", "process")
-    verifier = CodeVerifier()
+def test_the_backend_is_a_setting() -> None:
+    verifier = CodeVerifier(sandbox="process")
     assert verifier.sandbox.backend == "process"
     verifier.sandbox.close()
-    monkeypatch.setenv("FACTORY_SANDBOX_BACKEND", "kubernetes")
-    verdict = CodeVerifier().verify(
-        Candidate(id="t", domain="code", problem="p", response=fenced(ADD), tests=ASSERT_ADD)
-    )
-    assert verdict.status == "error" and "FACTORY_SANDBOX_BACKEND" in verdict.reason
+    with pytest.raises(ValueError, match="sandbox 'kubernetes': use one of auto, docker, process"):
+        CodeVerifier(sandbox="kubernetes")
+
+
+def test_factory_verify_takes_the_backend_from_the_environment(tmp_path: Path) -> None:
+    """FACTORY_SANDBOX_BACKEND is the default of `factory verify --sandbox`; a wrong one is a
+    usage error before any line is read."""
+    line = Candidate(id="t", domain="code", problem="p", response=fenced(ADD), tests=ASSERT_ADD)
+    source = tmp_path / "in.jsonl"
+    source.write_text(line.model_dump_json() + "\n")
+    done = run_factory("verify", str(source), env={"FACTORY_SANDBOX_BACKEND": "process"})
+    assert '"status":"accepted"' in done.stdout.replace(" ", "")
+    wrong = run_factory("verify", str(source), env={"FACTORY_SANDBOX_BACKEND": "kubernetes"})
+    assert wrong.returncode == 2 and "'kubernetes' is not one of" in wrong.stderr

@@ -8,7 +8,6 @@ from verified_factory.records import AssertTests, Candidate
 from verified_factory.sandboxes import Sandbox
 from verified_factory.verifiers.code.dual_agreement import (
     DualAgreementRule,
-    agreed_tests,
     judge_by_dual_agreement,
     split_tests,
 )
@@ -70,13 +69,14 @@ def test_the_largest_consensus_times_its_tests_wins(sandbox: Sandbox) -> None:
         {"solutions": 1, "passed": 4, "score": 4},
         {"solutions": 1, "passed": 3, "score": 3},
     ]
-    agreement, tests, reference_agrees = agreed_tests(verdicts[1])
-    assert agreement == pytest.approx(2 / 4)
+    agreed = verdicts[1].agreement
+    assert agreed.share == pytest.approx(2 / 4) and agreed.answer is None
+    tests = agreed.tests.code
     assert "clamp(5, 0, 3) == 5" not in tests and tests.startswith("import math\n")
-    assert tests.count("assert") == 4 and not reference_agrees
+    assert tests.count("assert") == 4 and not agreed.reference_agrees
     assert "passes 4 of 5 tests, not the set of the consensus" in verdicts[2].reason
     assert verdicts[3].reason.endswith("no Python program found in the response")
-    assert agreed_tests(verdicts[2]) is None
+    assert verdicts[2].agreement is None
 
 
 def test_a_reference_votes_but_is_not_a_candidate(sandbox: Sandbox) -> None:
@@ -85,7 +85,7 @@ def test_a_reference_votes_but_is_not_a_candidate(sandbox: Sandbox) -> None:
     assert "holds 1 solution(s), and acceptance needs at least 2" in alone[0].reason
     voted = judge(sandbox, samples(RIGHT, BROKEN, reference=RIGHT_TOO))
     assert [v.accepted for v in voted] == [True, False]
-    assert agreed_tests(voted[0])[2] is True
+    assert voted[0].agreement.reference_agrees is True
     assert voted[0].details[0]["solutions"] == 3
 
 

@@ -3,37 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from run_cli import run_factory
-
-EXAMPLE = Path(__file__).parents[1] / "examples" / "exact-match-verifier"
-
-
-@pytest.fixture(scope="module")
-def installed_example(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Install the example with pip into a folder of its own; return it as a PYTHONPATH."""
-    target = tmp_path_factory.mktemp("example-site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(EXAMPLE),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(target)
 
 
 def test_the_installed_example_is_listed(installed_example: str) -> None:

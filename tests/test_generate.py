@@ -37,9 +37,7 @@ ray = pytest.importorskip("ray")
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
 
 
-def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_path: Path) -> None:
     config = job_config(
         tmp_path,
         # Three code problems: the formats assert, call and stdio.
@@ -76,8 +74,8 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(
     assert all(json.loads(line)["stage"] == "rationale" for line in removals)
     assert len(rows) == len(kept) - len(removals) == result.export.rows
     # The contract's promise: an exported row fed back to the verifiers is accepted again.
-    monkeypatch.setenv("FACTORY_SANDBOX_BACKEND", "process")
-    again_judged = judge_candidates(Registry(), [_candidate(row) for row in rows])
+    registry = Registry(settings={"code": {"sandbox": "process"}})
+    again_judged = judge_candidates(registry, [_candidate(row) for row in rows])
     assert [v.status for v in again_judged] == ["accepted"] * len(rows), again_judged
     assert {r["domain"] for r in rows} == {"math", "code"}
     assert len({r["id"] for r in rows}) == len(rows)

@@ -181,15 +181,12 @@ def test_every_code_problem_of_a_seed_gets_a_bug_its_tests_catch(
 
 
 @pytest.mark.docker
-def test_pytest_format_answers_are_judged_for_real_in_docker(
-    docker_engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FACTORY_SANDBOX_BACKEND", "docker")
+def test_pytest_format_answers_are_judged_for_real_in_docker(docker_engine) -> None:
     count = 4 * TEMPLATES
     problems = [p for p in problems_of(job(code=count)) if p.tests and p.tests.format == "pytest"]
     right = OfflineTeacher(job(code=count, rate=0))
     wrong = OfflineTeacher(job(code=count, rate=1))
-    verifier = CodeVerifier()
+    verifier = CodeVerifier(sandbox="docker")
     try:
         for p in problems:
             request = ask(DEFAULT_PROMPTS.prompt(p))

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from generation_support import exported_rows, generate_locally, job_config, run_records
 
-from verified_factory.records import Candidate
+from verified_factory.records import Agreement, Candidate
 from verified_factory.sources.math_problems import generate_math
 from verified_factory.verifiers.math import MathVerifier
-from verified_factory.verifiers.math.agreement import AgreementRule, consensus, judge_by_agreement
+from verified_factory.verifiers.math.agreement import AgreementRule, judge_by_agreement
 from verified_factory.verifiers.math.check import check
 
 
@@ -38,8 +38,8 @@ def test_answers_cluster_by_equivalence_not_by_spelling(verifier: MathVerifier) 
         samples("1/2", "0.5", "\\frac{2}{4}", "3"), verifier, AgreementRule()
     )
     assert [v.accepted for v in verdicts] == [True, True, True, False]
-    assert consensus(verdicts[0]) == (0.75, "1/2")
-    assert consensus(verdicts[3]) is None
+    assert verdicts[0].agreement == Agreement(share=0.75, answer="1/2")
+    assert verdicts[3].agreement is None
     assert "not the majority's '1/2'" in verdicts[3].reason
     assert verdicts[0].details[0]["clusters"] == [3, 1]
 
@@ -65,7 +65,7 @@ def test_without_a_clear_majority_nothing_is_accepted(
 def test_exactly_the_share_is_enough(verifier: MathVerifier) -> None:
     verdicts = judge_by_agreement(samples("7", "7", "8", "9"), verifier, AgreementRule(share=0.5))
     assert [v.accepted for v in verdicts] == [True, True, False, False]
-    assert consensus(verdicts[0]) == (0.5, "7")
+    assert verdicts[0].agreement == Agreement(share=0.5, answer="7")
 
 
 @pytest.mark.slow

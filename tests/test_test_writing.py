@@ -9,7 +9,7 @@ from verified_factory.models.offline_tests import written_tests
 from verified_factory.records import AssertTests, Problem
 from verified_factory.sources import as_sourced
 from verified_factory.sources.code_problems import generate_code
-from verified_factory.star import can_rationalize, judged_by_dual_agreement
+from verified_factory.star import asks_for_tests, can_rationalize
 from verified_factory.test_writing import entry_point, gathered_tests, prompt_for_tests
 from verified_factory.verifiers.code.dual_agreement import split_tests
 
@@ -55,12 +55,16 @@ def test_the_prompt_names_the_function() -> None:
     assert entry_point(PROBLEM.model_copy(update={"meta": {}})) is None
 
 
-def test_which_problems_are_judged_by_dual_agreement() -> None:
+def test_which_problems_ask_for_tests_and_are_judged_together() -> None:
     trusted = AssertTests(format="assert", code="assert clamp(0, 0, 0) == 0", entry_point="clamp")
     with_tests = PROBLEM.model_copy(update={"tests": trusted, "reference": "def clamp(): ..."})
     untrusted = with_tests.model_copy(update={"meta": {"tests_trusted": False}})
-    assert judged_by_dual_agreement(PROBLEM) and judged_by_dual_agreement(untrusted)
-    assert not judged_by_dual_agreement(with_tests)
+    assert asks_for_tests(PROBLEM) and asks_for_tests(untrusted)
+    assert not asks_for_tests(with_tests)
+    assert PROBLEM.judged_together and untrusted.judged_together
+    assert not with_tests.judged_together
+    math = Problem(id="m", domain="math", problem="1+1?")
+    assert math.judged_together and not math.model_copy(update={"reference": "2"}).judged_together
     assert can_rationalize(with_tests)
     assert not can_rationalize(untrusted), "an untrusted reference is never a hint"
 

@@ -16,8 +16,10 @@ class Verifier(ABC):
 
     A plugin subclasses this and registers the class under the entry-point group
     `verified_factory.verifiers`; the entry point's name is the verifier's registry name and must
-    equal `name`. Instances are created once per worker process with no arguments, so expensive
-    set-up (a sandbox pool, a compiled grammar) belongs in `__init__`.
+    equal `name`. Instances are created once per worker process, so expensive set-up (a sandbox
+    pool, a compiled grammar) belongs in `__init__`. They are created with no arguments, or with
+    the settings a job gives this verifier (`verify.settings.NAME` in its config) as keyword
+    arguments: plain data, the same on every node.
 
     `verify` must not raise for a bad candidate: it returns a Verdict whose `reason` says what is
     wrong. An exception is still caught by the runner and becomes an `error` verdict.
@@ -35,3 +37,17 @@ class Verifier(ABC):
     def verify_batch(self, candidates: Sequence[Candidate]) -> list[Verdict]:
         """Judge several candidates, one Verdict each, in order; override to share work."""
         return [self.verify(candidate) for candidate in candidates]
+
+    def verify_group(self, candidates: Sequence[Candidate]) -> list[Verdict]:
+        """Judge the samples of one problem together, one Verdict each, in order.
+
+        A job calls this instead of `verify` for a problem with nothing trusted to judge one
+        sample against (`Problem.judged_together`): the samples' agreement decides. Each
+        accepted verdict carries an `Agreement` saying what they agreed on (the answer, or the
+        tests the agreeing programs pass), which the exported row keeps as its reference or
+        tests. The built-in verifiers implement it as self-consistency (math) and dual agreement
+        (code). This default cannot judge a group, and says so: an `error` verdict each, never
+        a pass or a fail.
+        """
+        reason = f"verifier {self.name!r} cannot judge samples together (it has no verify_group)"
+        return [Verdict.error(reason, id=candidate.id) for candidate in candidates]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from verified_factory.records import Candidate
 from verified_factory.verifiers.base import ENTRY_POINT_GROUP, Verifier
@@ -30,10 +31,16 @@ class Registry:
     """The verifiers registered under the entry-point group, loaded once.
 
     A plugin that fails to import or is registered twice stays listed with its problem, so one
-    broken plugin neither hides the others nor stops a run.
+    broken plugin neither hides the others nor stops a run. `settings` maps a verifier's name to
+    the keyword arguments it is created with (plain data); the others are created without.
     """
 
-    def __init__(self, points: Iterable[EntryPoint] | None = None) -> None:
+    def __init__(
+        self,
+        points: Iterable[EntryPoint] | None = None,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._settings = {name: dict(given) for name, given in (settings or {}).items()}
         if points is None:
             points = entry_points(group=ENTRY_POINT_GROUP)
         by_name: dict[str, list[EntryPoint]] = {}
@@ -93,11 +100,13 @@ class Registry:
         self.check_name(name, given_by)
         instance = self._instances.get(name)
         if instance is None:
+            settings = self._settings.get(name, {})
             try:
-                instance = self._classes[name]()
+                instance = self._classes[name](**settings)
             except Exception as err:
+                given = f" with settings {settings}" if settings else ""
                 raise SelectionError(
-                    f"verifier {name!r} could not be created: {type(err).__name__}: {err}"
+                    f"verifier {name!r} could not be created{given}: {type(err).__name__}: {err}"
                 ) from err
             self._instances[name] = instance
         return instance

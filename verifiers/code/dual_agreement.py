@@ -9,22 +9,26 @@ as one more solution but is never a candidate.
 
 The best set is accepted when its score is the highest alone, it holds at least `min_group`
 solutions and passes at least `min_tests` tests; its members are accepted and every other
-sample rejected. Otherwise nothing is. Each verdict's `details` records the consensus sets, and
-an accepted one the tests its set passes (`agreed_tests`), which the row then carries as its
-tests, so an exported row is checked again by its tests like any other.
+sample rejected. Otherwise nothing is. Each verdict's `details` shows the consensus sets; an
+accepted one carries the `Agreement`: the tests its set passes, which the row then carries as
+its tests (so an exported row is checked again by its tests like any other), and whether the
+reference was in the set.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from verified_factory.records import AssertTests, Candidate, Verdict
+from verified_factory.records import Agreement, AssertTests, Candidate, Verdict
 from verified_factory.sandboxes import SandboxError
 from verified_factory.verifiers.code.extract import extract_program
-from verified_factory.verifiers.code.verifier import CodeVerifier
+
+if TYPE_CHECKING:
+    from verified_factory.verifiers.code.verifier import CodeVerifier
 
 TEST_NAME = "dual_agreement"
 REFERENCE = -1
@@ -81,7 +85,7 @@ def calls_function(tree: ast.AST, name: str) -> bool:
 
 
 def judge_by_dual_agreement(
-    candidates: list[Candidate], verifier: CodeVerifier, rule: DualAgreementRule
+    candidates: Sequence[Candidate], verifier: CodeVerifier, rule: DualAgreementRule
 ) -> list[Verdict]:
     """One verdict per sample of one problem, in order; the tests are the samples' `tests`."""
     tests = candidates[0].tests
@@ -100,7 +104,7 @@ def judge_by_dual_agreement(
         return [
             Verdict.error(f"dual agreement: the sandbox failed: {err}", id=c.id) for c in candidates
         ]
-    return _verdicts(candidates, programs, passed, split, rule)
+    return _verdicts(candidates, programs, passed, split, spec, rule)
 
 
 def _passed_tests(
@@ -135,10 +139,11 @@ class _Set:
 
 
 def _verdicts(
-    candidates: list[Candidate],
+    candidates: Sequence[Candidate],
     programs: dict[int, str | None],
     passed: dict[int, frozenset[int]],
     split: SplitTests,
+    spec: AssertTests,
     rule: DualAgreementRule,
 ) -> list[Verdict]:
     groups: dict[frozenset[int], list[int]] = {}
@@ -157,11 +162,17 @@ def _verdicts(
     }
     failure = _why_not(sets, rule)
     winner = sets[0] if failure is None else None
+    agreement = None
     if winner is not None:
-        summary.update(
-            agreement=len(winner.members) / voters,
-            agreed_tests=split.code(sorted(winner.tests)),
+        agreement = Agreement(
+            share=len(winner.members) / voters,
+            tests=spec.model_copy(update={"code": split.code(sorted(winner.tests))}),
             reference_agrees=REFERENCE in winner.members,
+        )
+        summary.update(
+            agreement=agreement.share,
+            agreed_tests=split.code(sorted(winner.tests)),
+            reference_agrees=agreement.reference_agrees,
         )
     verdicts = []
     for index, candidate in enumerate(candidates):
@@ -181,6 +192,7 @@ def _verdicts(
                         "message": reason,
                     }
                 ],
+                agreement=agreement if status == "accepted" else None,
             )
         )
     return verdicts
@@ -225,13 +237,4 @@ def _why_not(sets: list[_Set], rule: DualAgreementRule) -> str | None:
             f"the best consensus set passes {len(best.tests)} test(s), "
             f"and acceptance needs at least {rule.min_tests}"
         )
-    return None
-
-
-def agreed_tests(verdict: Verdict) -> tuple[float, str, bool] | None:
-    """An accepted dual-agreement verdict's agreement, the tests its consensus set passes, and
-    whether the reference was in that set."""
-    for detail in verdict.details:
-        if detail.get("test") == TEST_NAME and verdict.accepted:
-            return detail["agreement"], detail["agreed_tests"], detail["reference_agrees"]
     return None

@@ -6,9 +6,9 @@ Hypothesis draws and the draws of a strategy the model wrote (`meta.input_strate
 reference and the candidate run in separate sandbox runs (`ReferenceCheck`). The outcome is one
 more entry of the verdict's `details`, with the first counterexample.
 
-On by default; `FACTORY_DIFFERENTIAL=off` (or `verify.differential.enabled: false` in a job
-config, `factory verify --no-differential`) turns it off, and `FACTORY_DIFFERENTIAL_BUDGET_S`
-sets the time a check may spend building inputs.
+On by default; the code verifier's `differential` setting (`DifferentialSettings`' fields) turns
+it off or sets the time a check may spend building inputs: from a job's
+`verify.differential`, or from `factory verify --no-differential`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -33,7 +32,6 @@ TEST_NAME = "differential"
 CACHED_REFERENCES = 256
 LOAD_LIMIT_S = 30
 STRATEGY_FIELD = "input_strategy"
-_OFF = ("0", "off", "false", "no")
 
 
 @dataclass(frozen=True)
@@ -48,14 +46,6 @@ class DifferentialSettings:
     call_limit_s: float = 1.0
     """The reference's time per input; the candidate gets ten times the reference's, at least
     this."""
-
-    @classmethod
-    def from_env(cls) -> DifferentialSettings:
-        budget = os.environ.get("FACTORY_DIFFERENTIAL_BUDGET_S")
-        return cls(
-            enabled=os.environ.get("FACTORY_DIFFERENTIAL", "on").strip().lower() not in _OFF,
-            budget_s=float(budget) if budget else cls.budget_s,
-        )
 
     def applies(self, candidate: Candidate) -> bool:
         return self.enabled and bool(candidate.reference and candidate.reference.strip())

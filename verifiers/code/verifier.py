@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, get_args
 
 from verified_factory.records import (
     AssertTests,
@@ -16,8 +16,19 @@ from verified_factory.records import (
     TestSpec,
     Verdict,
 )
-from verified_factory.sandboxes import Job, RunResult, Sandbox, SandboxError, open_sandbox
+from verified_factory.sandboxes import (
+    Backend,
+    Job,
+    RunResult,
+    Sandbox,
+    SandboxError,
+    open_sandbox,
+)
 from verified_factory.verifiers.base import Verifier
+from verified_factory.verifiers.code.dual_agreement import (
+    DualAgreementRule,
+    judge_by_dual_agreement,
+)
 from verified_factory.verifiers.code.extract import extract_program
 from verified_factory.verifiers.code.reference_check import (
     DifferentialSettings,
@@ -39,31 +50,44 @@ class CodeVerifier(Verifier):
     """Runs the tests of a code candidate in the sandbox; accepts only a recorded full pass.
 
     When the record carries a `reference` solution, a candidate that passed its tests must also
-    match the reference on generated inputs (`reference_check.py`).
+    match the reference on generated inputs (`reference_check.py`). The samples of a problem
+    without trusted tests are judged together by dual agreement (`dual_agreement.py`).
+
+    Settings: `sandbox` (a Sandbox, or the backend to open on first use: `auto`, `docker` or
+    `process`), `differential` (`DifferentialSettings`' fields) and `dual_agreement`
+    (`DualAgreementRule`'s fields).
     """
 
     name = "code"
     domains = ("code",)
 
     def __init__(
-        self, sandbox: Sandbox | None = None, differential: DifferentialSettings | None = None
+        self,
+        sandbox: Sandbox | Backend | None = None,
+        differential: DifferentialSettings | Mapping[str, Any] | None = None,
+        dual_agreement: DualAgreementRule | Mapping[str, Any] | None = None,
     ) -> None:
-        self._sandbox = sandbox
+        if isinstance(sandbox, str) and sandbox not in get_args(Backend):
+            raise ValueError(f"sandbox {sandbox!r}: use one of {', '.join(get_args(Backend))}")
+        self._sandbox = sandbox if isinstance(sandbox, Sandbox) else None
+        self._backend: Backend = sandbox if isinstance(sandbox, str) else "auto"
         self._weaker: str | None = None
-        self._differential = ReferenceCheck(differential or DifferentialSettings.from_env())
+        if not isinstance(differential, DifferentialSettings):
+            differential = DifferentialSettings(**(differential or {}))
+        self._differential = ReferenceCheck(differential)
+        if not isinstance(dual_agreement, DualAgreementRule):
+            dual_agreement = DualAgreementRule(**(dual_agreement or {}))
+        self._dual_agreement = dual_agreement
 
     @property
     def sandbox(self) -> Sandbox:
-        """Opened on first use (listing verifiers needs no engine); FACTORY_SANDBOX_BACKEND picks
-        `docker`, `process` or `auto` (the default)."""
+        """Opened on first use: listing verifiers needs no engine."""
         if self._sandbox is None:
-            backend = os.environ.get("FACTORY_SANDBOX_BACKEND", "auto")
-            if backend not in ("auto", "docker", "process"):
-                raise SandboxError(
-                    f"FACTORY_SANDBOX_BACKEND={backend!r}: use auto, docker or process"
-                )
-            self._sandbox = open_sandbox(backend)  # type: ignore[arg-type]
+            self._sandbox = open_sandbox(self._backend)
         return self._sandbox
+
+    def verify_group(self, candidates: Sequence[Candidate]) -> list[Verdict]:
+        return judge_by_dual_agreement(candidates, self, self._dual_agreement)
 
     def verify(self, candidate: Candidate) -> Verdict:
         if candidate.tests is None:

@@ -2,17 +2,18 @@
 
 The final answers are clustered by the math verifier's own equivalence (`1/2`, `0.5` and
 `\\frac{2}{4}` are one answer), not by string equality. When one cluster, and only one, holds at
-least `share` of the samples (and there are at least `min_samples`), its members are accepted
-and the others rejected; otherwise nothing is. Each verdict's `details` records the agreement,
-the majority answer and the cluster sizes.
+least `share` of the samples (and there are at least `min_samples`), its members are accepted,
+each with the `Agreement` (its share and the majority answer), and the others rejected;
+otherwise nothing is. Each verdict's `details` shows the agreement and the cluster sizes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from verified_factory.records import Candidate, Verdict
+from verified_factory.records import Agreement, Candidate, Verdict
 from verified_factory.verifiers.base import Verifier
 from verified_factory.verifiers.math.extract import extract_answer
 
@@ -27,7 +28,7 @@ class AgreementRule:
 
 
 def judge_by_agreement(
-    candidates: list[Candidate], verifier: Verifier, rule: AgreementRule
+    candidates: Sequence[Candidate], verifier: Verifier, rule: AgreementRule
 ) -> list[Verdict]:
     """One verdict per sample of one problem, in order."""
     answers = [extract_answer(c.response) for c in candidates]
@@ -51,9 +52,10 @@ def judge_by_agreement(
     if majority is not None:
         members = set(clusters[0])
         answer = answers[clusters[0][0]].answer  # type: ignore[union-attr]
-        summary.update(agreement=sizes[0] / total, answer=answer)
+        agreement = Agreement(share=sizes[0] / total, answer=answer)
+        summary.update(agreement=agreement.share, answer=answer)
     else:
-        members, answer = set(), None
+        members, answer, agreement = set(), None, None
     verdicts = []
     for index, candidate in enumerate(candidates):
         found = answers[index].answer if answers[index] is not None else None  # type: ignore[union-attr]
@@ -78,6 +80,7 @@ def judge_by_agreement(
                 reason=f"self-consistency (no reference): {reason}",
                 extracted=found,
                 details=[{**summary, "outcome": outcome, "message": reason}],
+                agreement=agreement if status == "accepted" else None,
             )
         )
     return verdicts
@@ -102,11 +105,3 @@ def _why_not(sizes: list[int], total: int, rule: AgreementRule) -> str:
         f"the largest group of equal answers holds {sizes[0]} of {total} samples, "
         f"under the required share {rule.share:g}"
     )
-
-
-def consensus(verdict: Verdict) -> tuple[float, str] | None:
-    """The agreement and the majority answer of an accepted self-consistency verdict."""
-    for detail in verdict.details:
-        if detail.get("test") == TEST_NAME and verdict.accepted:
-            return detail["agreement"], detail["answer"]
-    return None

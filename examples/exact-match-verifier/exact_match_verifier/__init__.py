@@ -1,14 +1,19 @@
 """A verifier for short text answers (a country, a chemical symbol, a yes/no), matched exactly.
 
 It serves its own domain, `text`, to show that a plugin is not limited to `math` and `code`.
+Without a reference, the samples of a problem are judged together (`verify_group`): the answer
+that more than `majority` of them give is accepted, and becomes the exported row's reference.
+`majority` is a setting (`verify.settings.exact_match.majority` in a job config).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 
-from verified_factory.records import Candidate, Verdict
+from verified_factory.records import Agreement, Candidate, Verdict
 from verified_factory.verifiers import Verifier
 
 _ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -33,6 +38,43 @@ def normalise(text: str) -> str:
 class ExactMatchVerifier(Verifier):
     name = "exact_match"
     domains = ("text",)
+
+    def __init__(self, majority: float = 0.5) -> None:
+        if not 0 <= majority < 1:
+            raise ValueError(f"majority={majority!r}: a share in [0, 1)")
+        self.majority = majority
+
+    def verify_group(self, candidates: Sequence[Candidate]) -> list[Verdict]:
+        answers = [final_answer(c.response) for c in candidates]
+        counts = Counter(normalise(a) for a in answers if a is not None)
+        ranked = counts.most_common(2)
+        top, votes = ranked[0] if ranked else (None, 0)
+        tied = len(ranked) > 1 and ranked[1][1] == votes
+        share = votes / len(candidates)
+        agreed = top is not None and not tied and share > self.majority
+        said = next((a for a in answers if a is not None and normalise(a) == top), None)
+        agreement = Agreement(share=share, answer=said) if agreed else None
+        of = f"{votes} of {len(candidates)}"
+        verdicts = []
+        for candidate, answer in zip(candidates, answers, strict=True):
+            accepted = agreed and answer is not None and normalise(answer) == top
+            if accepted:
+                reason = f"{of} samples answer {answer!r}"
+            elif agreed:
+                reason = f"the answer {answer!r} is not the majority's ({of})"
+            else:
+                reason = f"no answer given by more than {self.majority:g} of the samples"
+            verdicts.append(
+                Verdict(
+                    id=candidate.id,
+                    accepted=accepted,
+                    status="accepted" if accepted else "rejected",
+                    reason=reason,
+                    extracted=answer,
+                    agreement=agreement if accepted else None,
+                )
+            )
+        return verdicts
 
     def verify(self, candidate: Candidate) -> Verdict:
         if candidate.reference is None:
