@@ -37,12 +37,12 @@ import openai
 import ray
 
 from verified_factory.config import load_config
-from verified_factory.export import read_units
 from verified_factory.generate import generate
 from verified_factory.models.base import ChatRequest
 from verified_factory.models.local_server import LocalModelServer
 from verified_factory.prompts import load_prompts
 from verified_factory.rows import Attempt
+from verified_factory.run_store import read_units
 from verified_factory.sources import read_source
 from verified_factory.star import requests_for
 

@@ -13,7 +13,7 @@ from typing import BinaryIO, TextIO
 
 import click
 
-from verified_factory import __version__, verify
+from verified_factory import FactoryError, __version__, verify
 from verified_factory.progress import ProgressLine
 from verified_factory.sandboxes.job import SandboxError
 from verified_factory.verifiers.registry import Registry, SelectionError
@@ -217,7 +217,6 @@ def export_command(
 ) -> None:
     """Export the committed units of RUN_DIR to OUT: SFT shards, rejected attempts, errors,
     a dataset card and a manifest."""
-    from verified_factory.export import ExportError
     from verified_factory.generate import export_existing
 
     _require_run_dir(run_dir)
@@ -231,7 +230,7 @@ def export_command(
             preference=preference,
             reasoning=reasoning,
         )
-    except ExportError as err:
+    except FactoryError as err:
         raise click.ClickException(str(err)) from err
     click.echo(
         f"{summary.rows:,} rows in {len(summary.shards)} shard(s), {summary.rejected:,} "
@@ -243,13 +242,12 @@ def export_command(
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report_command(run_dir: Path) -> None:
     """Print the summary of RUN_DIR: counts, acceptance, rationalized share, removals."""
-    from verified_factory.export import ExportError
     from verified_factory.report import report
 
     _require_run_dir(run_dir)
     try:
         click.echo(report(run_dir), nl=False)
-    except ExportError as err:
+    except FactoryError as err:
         raise click.ClickException(str(err)) from err
 
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from verified_factory.errors import FactoryError
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -252,7 +254,7 @@ class JobConfig(_Section):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class ConfigError(ValueError):
+class ConfigError(FactoryError, ValueError):
     """A config that cannot be used; the message names the file and every key at fault."""
 
 

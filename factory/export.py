@@ -17,26 +17,24 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
-import re
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import TypeAdapter, ValidationError
 
 from verified_factory.card import RunStats, by_key, dataset_card, write_plots
-from verified_factory.records import describe_validation_error
-from verified_factory.rows import Attempt, ProblemError, ReasoningShape, UnitRecord
+from verified_factory.errors import FactoryError
+from verified_factory.rows import Attempt, ProblemError, ReasoningShape
+from verified_factory.run_store import read_unit, read_units, unit_files
 
 ExportFormat = Literal["parquet", "jsonl"]
 Split = Literal["train", "test"]
 
-UNIT_NAME = re.compile(r"unit-[\w-]+\.jsonl")
 """A committed unit file; anything else in `units/` (a `.tmp` being written) is not read."""
 
 PAIRS_PER_PROBLEM = 4
@@ -53,8 +51,6 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "write_page_index": False,
 }
 """Every Parquet setting that changes the bytes, fixed rather than left to pyarrow's defaults."""
-
-_UNIT_RECORD: TypeAdapter[Attempt | ProblemError] = TypeAdapter(UnitRecord)
 
 
 def _message(reasoning: ReasoningShape) -> pa.StructType:
@@ -172,7 +168,7 @@ def _configs(preference: bool, reasoning: ReasoningShape) -> list[_Config]:
     return [dataclasses.replace(config, schema=schemas[config.name]) for config in chosen]
 
 
-class ExportError(Exception):
+class ExportError(FactoryError):
     """An export that cannot be made; the message names the file at fault."""
 
 
@@ -223,33 +219,6 @@ class ExportSummary:
         data = dataclasses.asdict(self)
         del data["out_dir"]
         return data
-
-
-def read_units(run_dir: Path) -> Iterator[Attempt | ProblemError]:
-    """The records of every committed unit of a run, unit files in name order, streamed."""
-    for path in unit_files(run_dir):
-        yield from _read_unit(path)
-
-
-def unit_files(run_dir: Path) -> list[Path]:
-    """The committed unit files of a run, in name order."""
-    units = run_dir / "units"
-    if not units.is_dir():
-        raise ExportError(f"{run_dir}: no 'units' folder; is this a run directory?")
-    return sorted(p for p in units.iterdir() if UNIT_NAME.fullmatch(p.name))
-
-
-def _read_unit(path: Path) -> Iterator[Attempt | ProblemError]:
-    with path.open("rb") as stream:
-        for number, raw in enumerate(stream, 1):
-            if not raw.strip():
-                continue
-            try:
-                yield _UNIT_RECORD.validate_json(raw)
-            except ValidationError as err:
-                raise ExportError(
-                    f"{path}, line {number}: {describe_validation_error(err)}"
-                ) from err
 
 
 def split_of(problem_id: str, test_fraction: float) -> Split:
@@ -419,7 +388,7 @@ class _Exporter:
             self.stats.add_removal(removal)
         with (self.staging / "errors.jsonl").open("w", encoding="utf-8") as errors:
             for path in unit_files(run_dir):
-                for record in _read_unit(path):
+                for record in read_unit(path):
                     self._record(record, removals, errors)
                 self._end_unit()
         return self._close(out_dir, len(removals.records))

@@ -22,11 +22,11 @@ from verified_factory.curate.removals import (
     open_embedding_index,
     run_removals,
 )
-from verified_factory.export import ExportSummary, export_run, read_units
+from verified_factory.export import ExportSummary, export_run
 from verified_factory.metrics import RunMetrics
 from verified_factory.pipeline import Driver
 from verified_factory.prompts import Prompts, load_prompts
-from verified_factory.run_store import RunStore
+from verified_factory.run_store import RunStore, read_units
 from verified_factory.verifier_pool import VerifierPool
 from verified_factory.verifiers.registry import Registry
 

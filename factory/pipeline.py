@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,10 +23,12 @@ from ray.exceptions import RayActorError, RayTaskError
 from verified_factory.config import JobConfig
 from verified_factory.curate.decontaminate import Decontaminator
 from verified_factory.curate.removals import contaminated
+from verified_factory.errors import FactoryError
 
 if TYPE_CHECKING:
     from verified_factory.curate.embedding import EmbeddingIndex
 from verified_factory.metrics import RunMetrics
+from verified_factory.model_tests import gathered_tests, requests_for_tests
 from verified_factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
 from verified_factory.prompts import Prompts
 from verified_factory.records import AssertTests, Candidate, Problem, RecordError, Verdict
@@ -45,7 +47,6 @@ from verified_factory.star import (
     requests_for,
 )
 from verified_factory.synthesis.runner import synthesize
-from verified_factory.test_writing import gathered_tests, requests_for_tests
 from verified_factory.verifier_pool import VerifierPool
 
 STREAM_RESTARTS = 5
@@ -58,7 +59,7 @@ holding up the requests, within a fixed bound on memory."""
 Item = Problem | ProblemError
 
 
-class JobFailed(RuntimeError):
+class JobFailed(FactoryError, RuntimeError):
     """The job cannot go on (for instance the endpoint is unreachable); nothing was lost."""
 
 
@@ -85,7 +86,7 @@ class Driver:
         self._generating = asyncio.Semaphore(1)  # sized in run()
         self._synthesized: list[Path] = []  # the synthesizers' problem files, made in run()
 
-    async def run(self, on_progress: Callable[[RunMetrics], None] | None = None) -> None:
+    async def run(self) -> None:
         await self._start_generator()
         self._synthesized = await synthesize(
             self.config.source.synthesize,
@@ -106,8 +107,6 @@ class Driver:
             window.release()
             if not task.cancelled() and task.exception() is not None:
                 failed.append(task.exception())  # type: ignore[arg-type]
-            if on_progress is not None:
-                on_progress(self.metrics)
 
         for unit, items in enumerate(_units(self._items(), self.config.solve.unit_size)):
             problems = sum(isinstance(item, Problem) for item in items)
@@ -181,11 +180,14 @@ class Driver:
                 contaminated(p.id, hit) for p, hit in zip(problems, hits, strict=True) if hit
             ]
             problems = [p for p, hit in zip(problems, hits, strict=True) if not hit]
-        attempts = await self._round(unit, problems, records, hinted=False)
+        attempts, failures = await self._round(unit, problems, hinted=False)
+        records += failures
         if self.config.star.rationalize:
             solved = {a.problem_id for a in attempts if a.verdict.accepted}
             unsolved = [p for p in problems if p.id not in solved and can_rationalize(p)]
-            attempts += await self._round(unit, unsolved, records, hinted=True)
+            hinted, failures = await self._round(unit, unsolved, hinted=True)
+            attempts += hinted
+            records += failures
         by_problem: dict[str, list[Attempt]] = {}
         for attempt in attempts:
             by_problem.setdefault(attempt.problem_id, []).append(attempt)
@@ -195,17 +197,12 @@ class Driver:
         self.metrics.unit(count, records)
 
     async def _round(
-        self,
-        unit: int,
-        problems: list[Problem],
-        records: list[Attempt | ProblemError],
-        *,
-        hinted: bool,
-    ) -> list[Attempt]:
+        self, unit: int, problems: list[Problem], *, hinted: bool
+    ) -> tuple[list[Attempt], list[ProblemError]]:
         """Ask for every problem's samples (and, for code without trusted tests, for tests),
-        verify what came back, and return the attempts."""
+        verify what came back: the attempts, and an error for each request with no completion."""
         if not problems:
-            return []
+            return [], []
         samples = self.config.solve.samples
         plan = [
             (problem, request)
@@ -224,14 +221,14 @@ class Driver:
         ]
         log = self.store.completions_file(unit)
         answers = await self._complete(log, [request for _, request in plan + asked_for_tests])
-        suites = _test_suites(writing, asked_for_tests, answers, records)
+        suites, failures = _test_suites(writing, asked_for_tests, answers)
         judged: list[tuple[Problem, ChatRequest, Completion, Reply]] = []
         screened: list[Attempt] = []
         for problem, request in plan:
             answer = answers[request.key]
             if isinstance(answer, ModelFailure):
                 what = "rationalization" if hinted else "sample"
-                records.append(_no_completion(problem, f"{what} {request.sample}", answer))
+                failures.append(_no_completion(problem, f"{what} {request.sample}", answer))
                 continue
             reply = read_reply(answer)
             verdict = self._screen(problem, request, reply, hinted=hinted)
@@ -257,10 +254,11 @@ class Driver:
             for c in candidates
         ]
         verdicts = await self._verify(candidates)
-        return screened + [
+        attempts = screened + [
             attempt_for(problem, self.prompts, request, answer, reply, verdict, hinted=hinted)
             for (problem, request, answer, reply), verdict in zip(judged, verdicts, strict=True)
         ]
+        return attempts, failures
 
     def _screen(
         self, problem: Problem, request: ChatRequest, reply: Reply, *, hinted: bool
@@ -347,17 +345,19 @@ def _test_suites(
     problems: list[Problem],
     asked: list[tuple[Problem, ChatRequest]],
     answers: dict[str, Completion | ModelFailure],
-    records: list[Attempt | ProblemError],
-) -> dict[str, AssertTests | None]:
-    """Each problem's tests, gathered from its own and the model's replies (`test_writing`)."""
+) -> tuple[dict[str, AssertTests | None], list[ProblemError]]:
+    """Each problem's tests, gathered from its own and the model's replies (`model_tests`),
+    and an error for each request for tests with no completion."""
     replies: dict[str, list[str]] = {problem.id: [] for problem in problems}
+    failures = []
     for problem, request in asked:
         answer = answers[request.key]
         if isinstance(answer, ModelFailure):
-            records.append(_no_completion(problem, f"request for tests {request.sample}", answer))
+            failures.append(_no_completion(problem, f"request for tests {request.sample}", answer))
         elif (reply := read_reply(answer)).truncated is None:
             replies[problem.id].append(reply.answer)
-    return {problem.id: gathered_tests(problem, replies[problem.id]) for problem in problems}
+    suites = {problem.id: gathered_tests(problem, replies[problem.id]) for problem in problems}
+    return suites, failures
 
 
 def _no_completion(problem: Problem, what: str, failure: ModelFailure) -> ProblemError:

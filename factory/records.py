@@ -1,8 +1,8 @@
 """The records of the design contract (`docs/design.md`), as pydantic models.
 
 These models are the one source of the schema: readers, verifiers and writers all go through them.
-This module imports nothing else of the project, so a verifier (built-in or a plugin) depends on
-it and on `verified_factory.verifiers` alone, never on the job.
+This module imports nothing else of the project but the error root, so a verifier (built-in or
+a plugin) depends on it and on `verified_factory.verifiers` alone, never on the job.
 Input records (Problem, Candidate) ignore keys they do not know, so an exported row can be fed back
 to `factory verify`; the test spec and the Verdict forbid unknown keys, because a misspelt limit
 silently ignored would change what a verdict means.
@@ -21,6 +21,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from verified_factory.errors import FactoryError
 
 
 def _number_to_str(value: Any) -> Any:
@@ -196,7 +198,7 @@ class Verdict(BaseModel):
         )
 
 
-class RecordError(ValueError):
+class RecordError(FactoryError, ValueError):
     """A record that does not fit its schema; the message names the record and the fields."""
 
     def __init__(self, message: str, *, record_id: str | None, line: int | None) -> None:

@@ -6,8 +6,9 @@
     RUN_DIR/units/unit-NNNNNN.retry       the unit has failures a resumed run should retry
     RUN_DIR/metrics.json, RUN_DIR/export/
 
-A unit file appears whole or not at all (written beside, flushed to disk, renamed), so a
-committed unit is never redone. Completions are keyed by their request's hash; a resumed run
+This module is the one that writes the run directory and reads it back (`read_units`). A unit
+file appears whole or not at all (written beside, flushed to disk, renamed), so a committed unit
+is never redone. Completions are keyed by their request's hash; a resumed run
 reads back those of its unfinished units and buys only the rest. A `kill -9` in the middle of
 an append leaves at most one torn last line, which reading skips.
 """
@@ -16,19 +17,54 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from verified_factory.config import JobConfig
+from verified_factory.errors import FactoryError
 from verified_factory.models.base import Completion
-from verified_factory.rows import Attempt, ProblemError
+from verified_factory.records import describe_validation_error
+from verified_factory.rows import Attempt, ProblemError, UnitRecord
 
 
-class RunDirError(RuntimeError):
+class RunDirError(FactoryError, RuntimeError):
     """The run directory cannot be used as asked; the message says what to do."""
+
+
+UNIT_NAME = re.compile(r"unit-[\w-]+\.jsonl")
+_UNIT_RECORD: TypeAdapter[Attempt | ProblemError] = TypeAdapter(UnitRecord)
+
+
+def read_units(run_dir: Path) -> Iterator[Attempt | ProblemError]:
+    """The records of every committed unit of a run, unit files in name order, streamed."""
+    for path in unit_files(run_dir):
+        yield from read_unit(path)
+
+
+def unit_files(run_dir: Path) -> list[Path]:
+    """The committed unit files of a run, in name order."""
+    units = run_dir / "units"
+    if not units.is_dir():
+        raise RunDirError(f"{run_dir}: no 'units' folder; is this a run directory?")
+    return sorted(p for p in units.iterdir() if UNIT_NAME.fullmatch(p.name))
+
+
+def read_unit(path: Path) -> Iterator[Attempt | ProblemError]:
+    """The records of one unit file, streamed; a line that does not fit names its place."""
+    with path.open("rb") as stream:
+        for number, raw in enumerate(stream, 1):
+            if not raw.strip():
+                continue
+            try:
+                yield _UNIT_RECORD.validate_json(raw)
+            except ValidationError as err:
+                raise RunDirError(
+                    f"{path}, line {number}: {describe_validation_error(err)}"
+                ) from err
 
 
 class RunStore:

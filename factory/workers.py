@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, Literal, TypeVar
 
+from verified_factory.errors import FactoryError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -39,7 +41,7 @@ class WorkerFailure:
     message: str
 
 
-class PoolStartError(RuntimeError):
+class PoolStartError(FactoryError, RuntimeError):
     """A worker could not even start (its `setup` failed): the run cannot proceed."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from verified_factory.errors import FactoryError
 
-class SandboxError(RuntimeError):
+
+class SandboxError(FactoryError, RuntimeError):
     """The sandbox itself failed (engine, container, supervisor): never a judgement of a program."""
 
 

@@ -22,13 +22,13 @@ from verified_factory.export import (
     SFT_SCHEMA,
     ExportError,
     export_run,
-    read_units,
     rejected_row,
     split_of,
 )
 from verified_factory.models.base import Message
 from verified_factory.records import Verdict
 from verified_factory.rows import Attempt, ProblemError
+from verified_factory.run_store import RunDirError, read_units
 
 ADD_TESTS = json.dumps(
     {
@@ -271,7 +271,7 @@ def test_units_are_read_in_name_order_and_streamed(tmp_path: Path) -> None:
     records = read_units(run_dir)
     assert [next(records).id, next(records).id] == ["m1", "m2"]
     with pytest.raises(
-        ExportError, match=r"unit-00002\.jsonl, line 1: .*'attempt\.domain': Field required"
+        RunDirError, match=r"unit-00002\.jsonl, line 1: .*'attempt\.domain': Field required"
     ):
         next(records)
 
@@ -292,7 +292,7 @@ def test_a_failed_export_leaves_the_previous_one_untouched(tmp_path: Path) -> No
     export(run_dir, out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (run_dir / "units" / "unit-00009.jsonl").write_text("not json\n")
-    with pytest.raises(ExportError, match=r"unit-00009\.jsonl, line 1"):
+    with pytest.raises(RunDirError, match=r"unit-00009\.jsonl, line 1"):
         export(run_dir, out)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "run"]
@@ -308,7 +308,7 @@ def test_a_folder_that_is_not_an_export_is_not_replaced(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_units_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ExportError, match="no 'units' folder"):
+    with pytest.raises(RunDirError, match="no 'units' folder"):
         export(tmp_path, tmp_path / "out")
 
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from verified_factory.config import JobConfig
-from verified_factory.models import offline_code
 from verified_factory.models.base import ChatRequest, Completion, Message, ModelError
-from verified_factory.models.offline import OfflineTeacher, built_in_problems
 from verified_factory.prompts import Prompts, load_prompts
 from verified_factory.records import Candidate, Problem, Verdict
 from verified_factory.sandboxes import open_sandbox
 from verified_factory.sources.code_problems import FORMATS
 from verified_factory.sources.math_problems import FAMILIES
+from verified_factory.teacher import code_answers
+from verified_factory.teacher.offline import OfflineTeacher, built_in_problems
 from verified_factory.verifiers.code import CodeVerifier
 from verified_factory.verifiers.code.extract import extract_program
 from verified_factory.verifiers.math import MathVerifier
@@ -199,7 +199,7 @@ def test_pytest_format_answers_are_judged_for_real_in_docker(docker_engine) -> N
 def test_without_a_bug_that_applies_the_misspelt_name_still_fails_every_format(
     process_verifier: CodeVerifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(offline_code, "_BUGS", {})
+    monkeypatch.setattr(code_answers, "_BUGS", {})
     config = job(code=8, rate=1)
     wrong = OfflineTeacher(config)
     problems = problems_of(config)

@@ -1,12 +1,20 @@
-"""The distribution's one import name: every folder of the three is a listed package."""
+"""The house: one import name over the three folders, the arrows between them, one error root."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ERRORS = "verified_factory.errors"
+NOT_IMPORTED = (
+    "verified_factory.verifiers.code.sandboxed.",  # the sandbox side: stdlib-only scripts
+    "verified_factory.sandboxes.supervisor",
+    "verified_factory.__main__",  # runs the command line
+)
 
 
 def test_every_folder_is_a_listed_package_of_the_one_import_name() -> None:
@@ -48,10 +56,46 @@ def _outside(imports: dict[str, set[str]], allowed: tuple[str, ...]) -> dict[str
 def test_the_verifiers_need_only_the_records_and_the_sandboxes() -> None:
     """A plugin's world: `verified_factory.verifiers`, the records and the sandboxes, never
     the job's modules; and the records import nothing of the project."""
-    allowed = ("verified_factory.verifiers", "verified_factory.sandboxes")
+    allowed = ("verified_factory.verifiers", "verified_factory.sandboxes", ERRORS)
     assert _outside(_project_imports("verifiers"), (*allowed, "verified_factory.records")) == {}
-    assert _outside({"records": _project_imports("factory")["factory/records.py"]}, ()) == {}
+    records = _project_imports("factory")["factory/records.py"]
+    assert _outside({"records": records}, (ERRORS,)) == {}
 
 
-def test_the_sandboxes_import_nothing_above_them() -> None:
-    assert _outside(_project_imports("sandboxes"), ("verified_factory.sandboxes",)) == {}
+def test_the_sandboxes_import_nothing_above_them_but_the_error_root() -> None:
+    assert _outside(_project_imports("sandboxes"), ("verified_factory.sandboxes", ERRORS)) == {}
+
+
+INTERNAL = {"NoReport", "_Transient", "AnswerError"}
+"""Exceptions raised and caught inside the project, never reaching a user."""
+
+
+def test_every_error_a_user_can_meet_has_the_one_root() -> None:
+    """Every exception class of the package derives from FactoryError, but the few raised and
+    caught inside one module; the sandbox-side scripts (stdlib only) are not the package's."""
+    import verified_factory.sandboxes
+    import verified_factory.verifiers
+    from verified_factory import FactoryError
+
+    packages = (verified_factory, verified_factory.verifiers, verified_factory.sandboxes)
+    modules = [
+        module
+        for package in packages  # three folders: each walked on its own
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+    ]
+    assert len(modules) > 60
+    outside = []
+    for module in modules:
+        if module.name.startswith(NOT_IMPORTED):
+            continue
+        loaded = importlib.import_module(module.name)
+        for name, value in vars(loaded).items():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Exception)
+                and value.__module__ == module.name
+                and name not in INTERNAL
+                and not issubclass(value, FactoryError)
+            ):
+                outside.append(f"{module.name}.{name}")
+    assert outside == []

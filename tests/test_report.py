@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from test_export import code_attempt, math_attempt, problem_error, sample, write_unit
 
-from verified_factory.export import ExportError, export_run
+from verified_factory.export import export_run
 from verified_factory.report import report
+from verified_factory.run_store import RunDirError
 
 METRICS = {
     "elapsed_s": 61.25,
@@ -83,5 +84,5 @@ def test_the_report_is_the_summary_of_the_card(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_units_is_no_run(tmp_path: Path) -> None:
-    with pytest.raises(ExportError, match="no 'units' folder"):
+    with pytest.raises(RunDirError, match="no 'units' folder"):
         report(tmp_path)

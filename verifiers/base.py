@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from verified_factory.records import Candidate, Verdict
+from verified_factory.records import Agreement, Candidate, Verdict
 
 ENTRY_POINT_GROUP = "verified_factory.verifiers"
 
@@ -51,3 +51,28 @@ class Verifier(ABC):
         """
         reason = f"verifier {self.name!r} cannot judge samples together (it has no verify_group)"
         return [Verdict.error(reason, id=candidate.id) for candidate in candidates]
+
+
+def member_verdict(
+    candidate: Candidate,
+    accepted: bool,
+    method: str,
+    reason: str,
+    agreement: Agreement | None,
+    *,
+    extracted: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Verdict:
+    """One sample's verdict in a group judged together (`Verifier.verify_group`): accepted or
+    rejected by `method` for `reason`, with the group's `agreement` when accepted, and `detail`
+    (the group's summary) as its one detail, this sample's outcome and reason added."""
+    outcome = "passed" if accepted else "failed"
+    return Verdict(
+        id=candidate.id,
+        accepted=accepted,
+        status="accepted" if accepted else "rejected",
+        reason=f"{method}: {reason}",
+        extracted=extracted,
+        details=[{**detail, "outcome": outcome, "message": reason}] if detail is not None else [],
+        agreement=agreement if accepted else None,
+    )

@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from verified_factory.errors import FactoryError
 
-class DeadlineExceeded(RuntimeError):
+
+class DeadlineExceeded(FactoryError, RuntimeError):
     """The call did not finish within its limit; its process was killed.
 
     Not a TimeoutError: that is an OSError, and a pipe failure must not pass for a timeout.
     """
 
 
-class ChildDied(RuntimeError):
+class ChildDied(FactoryError, RuntimeError):
     """The child process died during the call (a crash, or killed from outside)."""
 
 

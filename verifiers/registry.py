@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from verified_factory.errors import FactoryError
 from verified_factory.records import Candidate
 from verified_factory.verifiers.base import ENTRY_POINT_GROUP, Verifier
 
@@ -23,7 +24,7 @@ class VerifierInfo:
     problem: str | None = None
 
 
-class SelectionError(LookupError):
+class SelectionError(FactoryError, LookupError):
     """No verifier can judge this candidate; the message says why and what is installed."""
 
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from verified_factory.errors import FactoryError
+
 Domain = Literal["code", "math"]
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(FactoryError, ValueError):
     """A benchmark that cannot be read or fetched; the message says which and what to do."""
 
 

@@ -55,6 +55,7 @@ import pyarrow.parquet as pq
 from datasketch import MinHash, MinHashLSH
 
 from verified_factory.config import DedupeConfig
+from verified_factory.errors import FactoryError
 from verified_factory.rows import Attempt
 
 SHINGLE_TOKENS = 5
@@ -286,7 +287,7 @@ def dedupe_kept(attempts: Iterable[Attempt], config: DedupeConfig) -> DedupeRepo
     return DedupeReport(seeded, checked, dropped, dict(deduper.repeated_problems))
 
 
-class DedupeError(Exception):
+class DedupeError(FactoryError):
     """An earlier export that cannot be read; the message names the path."""
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from verified_factory.curate.benchmarks import BenchmarkItem, benchmark_paths, load_benchmarks
 from verified_factory.curate.decontaminate import OPENING, Hit, looks_like_code
+from verified_factory.errors import FactoryError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,7 +45,7 @@ BATCH_SIZE = 16
 """Texts per forward pass: on 2 CPU cores 16 beats 64 (187 against 161 texts/s), less padding."""
 
 
-class MissingEmbeddingsExtra(ImportError):
+class MissingEmbeddingsExtra(FactoryError, ImportError):
     """The libraries of the `embeddings` extra are not installed."""
 
 

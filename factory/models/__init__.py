@@ -12,6 +12,6 @@ def make_client(config: JobConfig) -> ModelClient:
         from verified_factory.models.openai_client import OpenAIClient
 
         return OpenAIClient(config.model)
-    from verified_factory.models.offline import OfflineTeacher
+    from verified_factory.teacher.offline import OfflineTeacher
 
     return OfflineTeacher(config)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from verified_factory.errors import FactoryError
+
 if TYPE_CHECKING:
     from verified_factory.config import ModelConfig
 
@@ -86,7 +88,7 @@ FailureKind = Literal[
 ]
 
 
-class ModelError(Exception):
+class ModelError(FactoryError):
     """A request that got no completion; `kind` says why, `attempts` how often it was tried."""
 
     def __init__(self, kind: FailureKind, message: str, attempts: int = 1) -> None:
@@ -114,7 +116,7 @@ class ModelFailure(BaseModel):
         return cls(key=key, kind=err.kind, message=err.message, attempts=err.attempts)
 
 
-class ModelUnreachable(RuntimeError):
+class ModelUnreachable(FactoryError, RuntimeError):
     """The endpoint did not answer at all; raised before any work starts. Names the URL."""
 
 

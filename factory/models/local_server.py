@@ -20,13 +20,15 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from verified_factory.errors import FactoryError
+
 SMOLLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_ALIAS = "smollm2"
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 10.0
 
 
-class LocalModelError(RuntimeError):
+class LocalModelError(FactoryError, RuntimeError):
     """The local model server cannot start: not installed, no model file, or it died."""
 
 

@@ -28,7 +28,7 @@ from verified_factory.records import (
     StdioCase,
     StdioTests,
 )
-from verified_factory.sources.distinct import take_turns
+from verified_factory.sources.drawing import take_turns
 
 SOURCE = "generator:code"
 FORMATS = ("assert", "call", "stdio", "pytest")

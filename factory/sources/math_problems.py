@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from verified_factory.records import Problem
-from verified_factory.sources.distinct import take_turns
+from verified_factory.sources.drawing import take_turns
 
 SOURCE = "generator:math"
 

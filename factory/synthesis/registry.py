@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+from verified_factory.errors import FactoryError
 from verified_factory.synthesis.base import SYNTHESIZER_ENTRY_POINTS, Synthesizer
 from verified_factory.synthesis.evol_instruct import EvolInstruct
 from verified_factory.synthesis.metamath import MetaMath
@@ -15,7 +16,7 @@ BUILT_IN: dict[str, type[Synthesizer]] = {
 }
 
 
-class UnknownSynthesizer(LookupError):
+class UnknownSynthesizer(FactoryError, LookupError):
     pass
 
 

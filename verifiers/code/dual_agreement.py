@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from verified_factory.records import Agreement, AssertTests, Candidate, Verdict
 from verified_factory.sandboxes import SandboxError
+from verified_factory.verifiers.base import member_verdict
 from verified_factory.verifiers.code.extract import extract_program
 
 if TYPE_CHECKING:
@@ -178,21 +179,14 @@ def _verdicts(
     for index, candidate in enumerate(candidates):
         status, reason = _judge_one(index, programs, passed, winner, failure, len(split.asserts))
         verdicts.append(
-            Verdict(
-                id=candidate.id,
-                accepted=status == "accepted",
-                status=status,
-                reason=f"dual agreement (tests not trusted): {reason}",
+            member_verdict(
+                candidate,
+                status == "accepted",
+                "dual agreement (tests not trusted)",
+                reason,
+                agreement,
                 extracted=programs[index],
-                details=[
-                    {
-                        **summary,
-                        "passes": len(passed.get(index, ())),
-                        "outcome": "passed" if status == "accepted" else "failed",
-                        "message": reason,
-                    }
-                ],
-                agreement=agreement if status == "accepted" else None,
+                detail={**summary, "passes": len(passed.get(index, ()))},
             )
         )
     return verdicts

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verified_factory.records import Agreement, Candidate, Verdict
-from verified_factory.verifiers.base import Verifier
+from verified_factory.verifiers.base import Verifier, member_verdict
 from verified_factory.verifiers.math.extract import extract_answer
 
 TEST_NAME = "agreement"
@@ -71,16 +71,15 @@ def judge_by_agreement(
             )
         else:
             status, reason = "rejected", f"no agreement: {_why_not(sizes, total, rule)}"
-        outcome = "passed" if status == "accepted" else "failed"
         verdicts.append(
-            Verdict(
-                id=candidate.id,
-                accepted=status == "accepted",
-                status=status,
-                reason=f"self-consistency (no reference): {reason}",
+            member_verdict(
+                candidate,
+                status == "accepted",
+                "self-consistency (no reference)",
+                reason,
+                agreement,
                 extracted=found,
-                details=[{**summary, "outcome": outcome, "message": reason}],
-                agreement=agreement if status == "accepted" else None,
+                detail=summary,
             )
         )
     return verdicts

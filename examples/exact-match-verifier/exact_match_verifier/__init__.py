@@ -13,8 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-from verified_factory.records import Agreement, Candidate, Verdict
-from verified_factory.verifiers import Verifier
+from verified_factory.verifiers import Agreement, Candidate, Verdict, Verifier, member_verdict
 
 _ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _EDGE_PUNCTUATION = " \t.,;:!?\"'`*_()[]"
@@ -65,14 +64,7 @@ class ExactMatchVerifier(Verifier):
             else:
                 reason = f"no answer given by more than {self.majority:g} of the samples"
             verdicts.append(
-                Verdict(
-                    id=candidate.id,
-                    accepted=accepted,
-                    status="accepted" if accepted else "rejected",
-                    reason=reason,
-                    extracted=answer,
-                    agreement=agreement if accepted else None,
-                )
+                member_verdict(candidate, accepted, "majority", reason, agreement, extracted=answer)
             )
         return verdicts
 

@@ -12,7 +12,7 @@ gives the reference as a hint) the answer is deliberately wrong, so the verifier
 reject and STaR something to rationalize. Every choice is drawn from a generator seeded with the
 request's key: the same request always gets the same text, which a resumed run relies on, while
 the samples of one problem differ. Asked for tests, it writes asserts from the problem's own test
-cases, some of them wrong at the same rate (`offline_tests.py`).
+cases, some of them wrong at the same rate (`written_tests.py`).
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from collections.abc import Iterable
 from typing import Literal
 
 from verified_factory.config import Generators, JobConfig
+from verified_factory.model_tests import prompt_for_tests
 from verified_factory.models.base import ChatRequest, Completion, ModelError
-from verified_factory.models.offline_code import BuggyPrograms
-from verified_factory.models.offline_math import wrong_answer, wrong_steps
-from verified_factory.models.offline_tests import written_tests
 from verified_factory.prompts import Prompts, load_prompts
 from verified_factory.records import Problem
 from verified_factory.sources import as_sourced
 from verified_factory.sources.code_problems import generate_code
 from verified_factory.sources.math_problems import generate_math
-from verified_factory.test_writing import prompt_for_tests
+from verified_factory.teacher.code_answers import BuggyPrograms
+from verified_factory.teacher.math_answers import wrong_answer, wrong_steps
+from verified_factory.teacher.written_tests import written_tests
 
 HINTED_ERROR_SHARE = 0.25  # a hint makes a wrong answer this much less likely
 
