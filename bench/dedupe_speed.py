@@ -33,9 +33,9 @@ from pathlib import Path
 from verified_factory.config import DedupeConfig
 from verified_factory.curate.dedupe import dedupe_kept
 from verified_factory.models.base import Message
-from verified_factory.prompts import load_prompts
 from verified_factory.records import Problem, Verdict
 from verified_factory.rows import Attempt
+from verified_factory.solve.prompts import load_prompts
 from verified_factory.sources.code_problems import generate_code
 from verified_factory.sources.math_problems import generate_math
 

@@ -30,8 +30,8 @@ from collections.abc import Callable
 
 from benchmark_data import HUMANEVAL, MBPP
 
-from verified_factory.prompts import load_prompts
 from verified_factory.records import AssertTests, Problem
+from verified_factory.solve.prompts import load_prompts
 from verified_factory.sources.code_problems import generate_code
 from verified_factory.sources.math_problems import generate_math
 

@@ -17,7 +17,7 @@ from verified_factory import FactoryError, __version__, verify
 from verified_factory.progress import ProgressLine
 from verified_factory.sandboxes.job import SandboxError
 from verified_factory.verifiers.registry import Registry, SelectionError
-from verified_factory.workers import PoolStartError
+from verified_factory.verify.workers import PoolStartError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -153,9 +153,9 @@ def generate_command(config_path: str, run_dir: str | None, resume: bool) -> Non
     stored completion again.
     """
     from verified_factory.config import ConfigError, load_config
-    from verified_factory.generate import generate
-    from verified_factory.pipeline import JobFailed
-    from verified_factory.run_store import RunDirError
+    from verified_factory.job.driver import JobFailed
+    from verified_factory.job.generate import generate
+    from verified_factory.job.run_store import RunDirError
 
     try:
         config = load_config(Path(config_path))
@@ -217,7 +217,7 @@ def export_command(
 ) -> None:
     """Export the committed units of RUN_DIR to OUT: SFT shards, rejected attempts, errors,
     a dataset card and a manifest."""
-    from verified_factory.generate import export_existing
+    from verified_factory.job.generate import export_existing
 
     _require_run_dir(run_dir)
     try:
@@ -242,7 +242,7 @@ def export_command(
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report_command(run_dir: Path) -> None:
     """Print the summary of RUN_DIR: counts, acceptance, rationalized share, removals."""
-    from verified_factory.report import report
+    from verified_factory.export.report import report
 
     _require_run_dir(run_dir)
     try:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from verified_factory.config import JobConfig
+from verified_factory.job.run_store import read_units
 from verified_factory.rows import Attempt, ProblemError
-from verified_factory.run_store import read_units
 
 
 def job_config(tmp_path: Path, **sections: Any) -> JobConfig:
@@ -77,7 +77,7 @@ def generate_locally(config: JobConfig, server: Any = None) -> int | None:
     `--resume`, check that nothing more was asked, and return the requests the job made."""
     import ray
 
-    from verified_factory.generate import generate
+    from verified_factory.job.generate import generate
 
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
     try:

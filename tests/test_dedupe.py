@@ -13,9 +13,9 @@ from attempts import make_attempt
 
 from verified_factory.config import DedupeConfig
 from verified_factory.curate.dedupe import DedupeError, Deduper, Match, RowDeduper, dedupe_kept
-from verified_factory.export import SFT_SCHEMA
-from verified_factory.prompts import load_prompts
+from verified_factory.export.shapes import SFT_SCHEMA
 from verified_factory.rows import Attempt
+from verified_factory.solve.prompts import load_prompts
 from verified_factory.sources.code_problems import generate_code
 from verified_factory.sources.math_problems import generate_math
 

@@ -15,20 +15,19 @@ import pytest
 import yaml
 from run_cli import run_factory
 
-from verified_factory.export import (
-    PAIRS_PER_PROBLEM,
+from verified_factory.export.exporter import ExportError, export_run
+from verified_factory.export.pairs import PAIRS_PER_PROBLEM
+from verified_factory.export.shapes import (
     PREFERENCE_SCHEMA,
     REJECTED_SCHEMA,
     SFT_SCHEMA,
-    ExportError,
-    export_run,
     rejected_row,
     split_of,
 )
+from verified_factory.job.run_store import RunDirError, read_units
 from verified_factory.models.base import Message
 from verified_factory.records import Verdict
 from verified_factory.rows import Attempt, ProblemError
-from verified_factory.run_store import RunDirError, read_units
 
 ADD_TESTS = json.dumps(
     {
@@ -435,7 +434,7 @@ def test_exporting_a_run_twice_gives_identical_bytes(tmp_path: Path, fmt: str) -
 EXPORT_SCRIPT = """
 import sys
 from pathlib import Path
-from verified_factory.export import export_run
+from verified_factory.export.exporter import export_run
 export_run(Path(sys.argv[1]), Path(sys.argv[2]), format="parquet", shard_size=7, manifest={},
            test_fraction=0.3, preference=True)
 """

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from generation_support import exported_rows, job_config
 
-from verified_factory.generate import generate
+from verified_factory.job.generate import generate
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")

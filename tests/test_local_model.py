@@ -18,7 +18,7 @@ import pytest
 from generation_support import run_records
 
 from verified_factory.config import load_config
-from verified_factory.generate import generate
+from verified_factory.job.generate import generate
 from verified_factory.models.base import FailureKind
 from verified_factory.models.local_server import LocalModelError, LocalModelServer, bundled_model
 

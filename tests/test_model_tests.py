@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 
 from verified_factory.config import Generators
-from verified_factory.model_tests import entry_point, gathered_tests, prompt_for_tests
 from verified_factory.records import AssertTests, Problem
+from verified_factory.solve.model_tests import entry_point, gathered_tests, prompt_for_tests
+from verified_factory.solve.star import asks_for_tests, can_rationalize
 from verified_factory.sources import as_sourced
 from verified_factory.sources.code_problems import generate_code
-from verified_factory.star import asks_for_tests, can_rationalize
 from verified_factory.teacher.written_tests import written_tests
 from verified_factory.verifiers.code.dual_agreement import split_tests
 

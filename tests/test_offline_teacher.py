@@ -12,9 +12,9 @@ import pytest
 
 from verified_factory.config import JobConfig
 from verified_factory.models.base import ChatRequest, Completion, Message, ModelError
-from verified_factory.prompts import Prompts, load_prompts
 from verified_factory.records import Candidate, Problem, Verdict
 from verified_factory.sandboxes import open_sandbox
+from verified_factory.solve.prompts import Prompts, load_prompts
 from verified_factory.sources.code_problems import FORMATS
 from verified_factory.sources.math_problems import FAMILIES
 from verified_factory.teacher import code_answers

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from verified_factory.config import load_config
-from verified_factory.prompts import load_prompts
 from verified_factory.records import Problem
+from verified_factory.solve.prompts import load_prompts
 
 
 def _problem(

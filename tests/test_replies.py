@@ -12,9 +12,9 @@ import pytest
 from generation_support import run_records, sum_problems, sums_job
 from model_server import ModelServer
 
-from verified_factory.generate import export_existing, generate
+from verified_factory.job.generate import export_existing, generate
 from verified_factory.models.base import Completion
-from verified_factory.replies import missing_format, read_reply
+from verified_factory.solve.replies import missing_format, read_reply
 
 
 def completion(text: str, finish_reason: str = "stop", reasoning: str | None = None) -> Completion:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from verified_factory.config import ModelConfig
 from verified_factory.models.base import Completion
-from verified_factory.prompts import load_prompts
 from verified_factory.records import Candidate, Problem, Verdict
-from verified_factory.replies import read_reply
-from verified_factory.star import attempt_for, mark_kept, requests_for
+from verified_factory.solve.prompts import load_prompts
+from verified_factory.solve.replies import read_reply
+from verified_factory.solve.star import attempt_for, mark_kept, requests_for
 
 
 def _problem() -> Problem:

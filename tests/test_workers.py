@@ -7,7 +7,7 @@ import threading
 import pool_handlers
 import pytest
 
-from verified_factory.workers import OrderedPool, PoolStartError, WorkerFailure
+from verified_factory.verify.workers import OrderedPool, PoolStartError, WorkerFailure
 
 
 def describe(item: object, failure: WorkerFailure) -> str:
@@ -119,7 +119,7 @@ def test_forked_workers_end_when_their_parent_is_killed(tmp_path) -> None:
     script = (
         "import os, sys\n"
         "import pool_handlers\n"
-        "from verified_factory.workers import OrderedPool\n"
+        "from verified_factory.verify.workers import OrderedPool\n"
         "pool = OrderedPool(pool_handlers.sleepy, workers=2, on_failure=repr)\n"
         "for done, _ in enumerate(pool.map([200] * 1000)):\n"
         "    if done == 4:\n"

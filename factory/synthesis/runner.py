@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from verified_factory.config import SynthesizerConfig
+from verified_factory.job.run_store import RunStore, write_atomically
 from verified_factory.models.base import ChatRequest, Completion, ModelFailure
-from verified_factory.run_store import RunStore, write_atomically
 from verified_factory.synthesis.base import Settings, Synthesized
 from verified_factory.synthesis.registry import synthesizer_class
 

@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from typing import Literal
 
 from verified_factory.config import Generators, JobConfig
-from verified_factory.model_tests import prompt_for_tests
 from verified_factory.models.base import ChatRequest, Completion, ModelError
-from verified_factory.prompts import Prompts, load_prompts
 from verified_factory.records import Problem
+from verified_factory.solve.model_tests import prompt_for_tests
+from verified_factory.solve.prompts import Prompts, load_prompts
 from verified_factory.sources import as_sourced
 from verified_factory.sources.code_problems import generate_code
 from verified_factory.sources.math_problems import generate_math

@@ -1,6 +1,6 @@
 """The offline teacher's tests: asserts for a built-in problem, some deliberately wrong.
 
-Asked for tests (`verified_factory.model_tests`), the teacher writes asserts from the problem's own
+Asked for tests (`solve.model_tests`), the teacher writes asserts from the problem's own
 test cases, which it knows: each is `assert CALL == EXPECTED`, and with the error rate an
 expected value is changed the way a model miscounts (one more, one character more, a missing
 element, the other truth value). So a correct solution passes most tests, not all, and dual

@@ -15,7 +15,7 @@ from verified_factory.progress import Tally
 from verified_factory.records import Candidate, RecordError, Verdict, decode_line
 from verified_factory.verifiers.base import Verifier
 from verified_factory.verifiers.registry import Registry, SelectionError
-from verified_factory.workers import Handler, OrderedPool, WorkerFailure
+from verified_factory.verify.workers import Handler, OrderedPool, WorkerFailure
 
 Line = tuple[int, bytes]
 """A 1-based line number and the line's bytes."""

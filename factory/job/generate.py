@@ -11,7 +11,6 @@ from pathlib import Path
 
 import ray
 
-from verified_factory.actors import generation_actor, verify_actors
 from verified_factory.config import ExportConfig, JobConfig
 from verified_factory.curate.decontaminate import Decontaminator
 from verified_factory.curate.dedupe import RowDeduper
@@ -22,12 +21,13 @@ from verified_factory.curate.removals import (
     open_embedding_index,
     run_removals,
 )
-from verified_factory.export import ExportSummary, export_run
-from verified_factory.metrics import RunMetrics
-from verified_factory.pipeline import Driver
-from verified_factory.prompts import Prompts, load_prompts
-from verified_factory.run_store import RunStore, read_units
-from verified_factory.verifier_pool import VerifierPool
+from verified_factory.export.exporter import ExportSummary, export_run
+from verified_factory.job.actors import generation_actor, verify_actors
+from verified_factory.job.driver import Driver
+from verified_factory.job.metrics import RunMetrics
+from verified_factory.job.run_store import RunStore, read_units
+from verified_factory.job.verifier_pool import VerifierPool
+from verified_factory.solve.prompts import Prompts, load_prompts
 from verified_factory.verifiers.registry import Registry
 
 PROGRESS_EVERY_S = 1.0

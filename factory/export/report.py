@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from verified_factory.card import summary_markdown
-from verified_factory.export import run_stats
+from verified_factory.export.card import summary_markdown
+from verified_factory.export.exporter import run_stats
 
 
 def report(run_dir: Path) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import ray
 from ray.exceptions import RayActorError
 
-from verified_factory.metrics import RunMetrics
+from verified_factory.job.metrics import RunMetrics
 from verified_factory.records import Candidate, Verdict
 
 BATCH = 16

@@ -11,10 +11,10 @@ from __future__ import annotations
 from verified_factory.config import ModelConfig
 from verified_factory.curate.distinct import choose_distinct
 from verified_factory.models.base import ChatRequest, Completion, Message
-from verified_factory.prompts import Prompts
 from verified_factory.records import Candidate, Problem, TestSpec, Verdict
-from verified_factory.replies import Reply
 from verified_factory.rows import Attempt
+from verified_factory.solve.prompts import Prompts
+from verified_factory.solve.replies import Reply
 
 
 def requests_for(

@@ -13,14 +13,17 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import yaml
 
+from verified_factory.export.shapes import DEFAULT, PREFERENCE, DatasetConfig, Split
 from verified_factory.rows import Attempt, ProblemError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from verified_factory.export import ExportSummary
+    from verified_factory.export.exporter import ExportSummary
+    from verified_factory.export.shapes import DatasetConfig, Split
 
 NONE = "(none)"
 
@@ -400,3 +403,58 @@ with open("candidates.jsonl", "w") as out:
 ```sh
 factory verify candidates.jsonl -o verdicts.jsonl   # one Verdict per row; all accepted
 ```"""
+
+
+def _features(fields: Iterable[pa.Field]) -> list[dict[str, Any]]:
+    """The Hugging Face `features` of a schema; our scalar Arrow types print as their dtype."""
+    return [{"name": f.name, **_feature_type(f.type)} for f in fields]
+
+
+def _feature_type(kind: pa.DataType) -> dict[str, Any]:
+    if pa.types.is_list(kind):
+        item = kind.value_type
+        return {"list": _features(item) if pa.types.is_struct(item) else str(item)}
+    if pa.types.is_struct(kind):
+        return {"struct": _features(kind)}
+    return {"dtype": str(kind)}
+
+
+def card_metadata(
+    title: str,
+    configs: list[DatasetConfig],
+    split_rows: Mapping[tuple[str, Split], int],
+    summary: ExportSummary,
+) -> dict[str, Any]:
+    """The card's YAML: the configs `datasets.load_dataset` reads, with explicit features so
+    that JSON Lines shards (even empty ones) load with the same types as Parquet.
+
+    A split without rows is left out (its empty shard stays): `datasets` cannot load an empty
+    split, and one would make its whole config fail to load. The default `train` split stays.
+    """
+    data_files = {
+        config.name: [
+            {"split": split, "path": f"{config.folder}/{config.prefixes[split]}-*"}
+            for (name, split), rows in split_rows.items()
+            if name == config.name and (rows or (name, split) == (DEFAULT.name, "train"))
+        ]
+        for config in configs
+    }
+    listed = [config for config in configs if data_files[config.name]]
+    return {
+        "license": "unknown",
+        "pretty_name": title,
+        "task_categories": ["text-generation", "question-answering"],
+        "tags": [
+            "synthetic",
+            "verified",
+            "sft",
+            *(["dpo"] if any(config.name == PREFERENCE.name for config in listed) else []),
+            *summary.rows_per_domain,
+        ],
+        "configs": [
+            {"config_name": config.name, "data_files": data_files[config.name]} for config in listed
+        ],
+        "dataset_info": [
+            {"config_name": config.name, "features": _features(config.schema)} for config in listed
+        ],
+    }

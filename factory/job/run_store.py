@@ -36,6 +36,7 @@ class RunDirError(FactoryError, RuntimeError):
 
 
 UNIT_NAME = re.compile(r"unit-[\w-]+\.jsonl")
+"""A committed unit file; anything else in `units/` (a `.tmp` being written) is not read."""
 _UNIT_RECORD: TypeAdapter[Attempt | ProblemError] = TypeAdapter(UnitRecord)
 
 

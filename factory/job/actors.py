@@ -117,7 +117,7 @@ class VerifyWorker:
 
     def verify(self, candidates: list[Candidate]) -> tuple[str, list[Verdict]]:
         """This node's id and one verdict per candidate."""
-        from verified_factory.verify import judge_candidates
+        from verified_factory.verify.runner import judge_candidates
 
         verdicts = judge_candidates(self._registry, candidates)
         return ray.get_runtime_context().get_node_id(), verdicts
@@ -125,7 +125,7 @@ class VerifyWorker:
     def verify_groups(self, groups: list[list[Candidate]]) -> tuple[str, list[Verdict]]:
         """This node's id and, for each group (the samples of one problem, judged together by
         their verifier), one verdict per sample, all groups flattened."""
-        from verified_factory.verify import judge_group
+        from verified_factory.verify.runner import judge_group
 
         verdicts = [verdict for group in groups for verdict in judge_group(self._registry, group)]
         return ray.get_runtime_context().get_node_id(), verdicts

@@ -27,17 +27,16 @@ from verified_factory.errors import FactoryError
 
 if TYPE_CHECKING:
     from verified_factory.curate.embedding import EmbeddingIndex
-from verified_factory.metrics import RunMetrics
-from verified_factory.model_tests import gathered_tests, requests_for_tests
+from verified_factory.job.metrics import RunMetrics
+from verified_factory.job.run_store import RunStore
+from verified_factory.job.verifier_pool import VerifierPool
 from verified_factory.models.base import ChatRequest, Completion, ModelFailure, ModelUnreachable
-from verified_factory.prompts import Prompts
 from verified_factory.records import AssertTests, Candidate, Problem, RecordError, Verdict
-from verified_factory.replies import SCREEN, Reply, missing_format, read_reply
 from verified_factory.rows import Attempt, ProblemError, worth_retrying
-from verified_factory.run_store import RunStore
-from verified_factory.sources import read_source
-from verified_factory.sources.files import read_problems
-from verified_factory.star import (
+from verified_factory.solve.model_tests import gathered_tests, requests_for_tests
+from verified_factory.solve.prompts import Prompts
+from verified_factory.solve.replies import SCREEN, Reply, missing_format, read_reply
+from verified_factory.solve.star import (
     asks_for_tests,
     attempt_for,
     attempt_id,
@@ -46,8 +45,9 @@ from verified_factory.star import (
     mark_kept,
     requests_for,
 )
+from verified_factory.sources import read_source
+from verified_factory.sources.files import read_problems
 from verified_factory.synthesis.runner import synthesize
-from verified_factory.verifier_pool import VerifierPool
 
 STREAM_RESTARTS = 5
 """How often one unit re-sends what had not arrived when the generation worker is lost."""
