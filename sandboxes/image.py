@@ -25,7 +25,7 @@ from verified_factory.sandboxes.job import SandboxError
 REPOSITORY = "verified-factory-sandbox"
 SUITE = "bookworm"
 PACKAGES = ("python3", "python3-pytest", "python3-hypothesis")
-SUPERVISOR = Path(__file__).with_name("supervisor.py")
+SUPERVISOR = Path(__file__).with_name("inside") / "supervisor.py"
 SUPERVISOR_IN_IMAGE = "/opt/verified-factory/supervisor.py"
 DOCKERFILE = Path(__file__).with_name("Dockerfile")
 _APT_SOURCES = (Path("/etc/apt/sources.list.d"), Path("/etc/apt/sources.list"))

@@ -24,7 +24,8 @@ from verified_factory.sandboxes.job import SandboxError
 from verified_factory.sandboxes.pool import Sandbox
 from verified_factory.sandboxes.session import Session
 
-SUPERVISOR = Path(__file__).with_name("supervisor.py")
+SUPERVISOR = Path(__file__).with_name("inside") / "supervisor.py"
+"""Stdlib only, run by file name inside the sandbox: in a folder of its own, never imported."""
 NOBODY = 65534
 SUPERVISOR_CAPABILITIES = "+setuid,+setgid,+chown,+dac_override,+fowner,+kill"
 START_LIMIT_S = 30.0
@@ -145,7 +146,7 @@ def supervisor_command() -> tuple[list[str], dict[str, str]]:
     drop = (
         () if "--user" in prefix else ("setpriv", f"--bounding-set=-all,{SUPERVISOR_CAPABILITIES}")
     )
-    project = str(SUPERVISOR.parents[1])
+    project = str(SUPERVISOR.parents[2])
     system = project.startswith(("/usr/", "/lib", "/bin", "/etc"))  # installed beside python3's own
     hidden = [*HIDDEN, os.path.expanduser("~"), *([] if system else [project])]
     covered = [*hidden, *SCRATCH]

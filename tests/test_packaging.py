@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ERRORS = "verified_factory.errors"
 NOT_IMPORTED = (
     "verified_factory.verifiers.code.sandboxed.",  # the sandbox side: stdlib-only scripts
-    "verified_factory.sandboxes.supervisor",
+    "verified_factory.sandboxes.inside",
     "verified_factory.__main__",  # runs the command line
 )
 
