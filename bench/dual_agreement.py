@@ -19,9 +19,9 @@ from pathlib import Path
 
 from offline_job import generated_rows
 
-from verified_factory.job.run_store import read_units
 from verified_factory.records import Candidate, Problem
 from verified_factory.rows import Attempt
+from verified_factory.run_store import read_units
 from verified_factory.sandboxes import open_sandbox
 from verified_factory.sources.code_problems import generate_code
 from verified_factory.verifiers.code.verifier import CodeVerifier

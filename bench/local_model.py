@@ -38,10 +38,10 @@ import ray
 
 from verified_factory.config import load_config
 from verified_factory.job.generate import generate
-from verified_factory.job.run_store import read_units
 from verified_factory.models.base import ChatRequest
 from verified_factory.models.local_server import LocalModelServer
 from verified_factory.rows import Attempt
+from verified_factory.run_store import read_units
 from verified_factory.solve.prompts import load_prompts
 from verified_factory.solve.star import requests_for
 from verified_factory.sources import read_source

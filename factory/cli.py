@@ -153,9 +153,9 @@ def generate_command(config_path: str, run_dir: str | None, resume: bool) -> Non
     stored completion again.
     """
     from verified_factory.config import ConfigError, load_config
-    from verified_factory.job.driver import JobFailed
+    from verified_factory.job.cluster import JobFailed
     from verified_factory.job.generate import generate
-    from verified_factory.job.run_store import RunDirError
+    from verified_factory.run_store import RunDirError
 
     try:
         config = load_config(Path(config_path))

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from verified_factory.config import JobConfig
-from verified_factory.job.run_store import read_units
 from verified_factory.rows import Attempt, ProblemError
+from verified_factory.run_store import read_units
 
 
 def job_config(tmp_path: Path, **sections: Any) -> JobConfig:

@@ -10,7 +10,7 @@ from benchmark_data import MBPP
 from generation_support import job_config
 from run_cli import run_factory
 
-from verified_factory.job.run_store import RunStore
+from verified_factory.run_store import RunStore
 
 
 def test_decontaminate_keeps_the_clean_lines_and_logs_each_removal(tmp_path: Path) -> None:

@@ -24,10 +24,10 @@ from verified_factory.export.shapes import (
     rejected_row,
     split_of,
 )
-from verified_factory.job.run_store import RunDirError, read_units
 from verified_factory.models.base import Message
 from verified_factory.records import Verdict
 from verified_factory.rows import Attempt, ProblemError
+from verified_factory.run_store import RunDirError, read_units
 
 ADD_TESTS = json.dumps(
     {

@@ -25,10 +25,10 @@ from generation_support import (
 )
 from model_server import ModelServer
 
-from verified_factory.job.driver import JobFailed
+from verified_factory.job.cluster import JobFailed
 from verified_factory.job.generate import generate
-from verified_factory.job.run_store import RunDirError
 from verified_factory.records import Candidate
+from verified_factory.run_store import RunDirError
 from verified_factory.verifiers.registry import Registry
 from verified_factory.verify.runner import judge_candidates
 

@@ -13,9 +13,9 @@ from model_server import ModelServer
 from test_synthesis import run_synthesizer, scripted, settings
 
 from verified_factory.config import SynthesizerConfig
-from verified_factory.job.run_store import RunStore
 from verified_factory.models.base import ChatRequest, Completion, Message
 from verified_factory.records import AssertTests, Problem
+from verified_factory.run_store import RunStore
 from verified_factory.synthesis.base import Synthesized
 from verified_factory.synthesis.filters import rouge_l
 from verified_factory.synthesis.oss_instruct import OssInstruct, Snippet, draw_snippet, prompt

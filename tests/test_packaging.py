@@ -31,8 +31,9 @@ def test_every_folder_is_a_listed_package_of_the_one_import_name() -> None:
     assert sorted(found) == sorted(setuptools["packages"])
 
 
-def _project_imports(folder: str) -> dict[str, set[str]]:
-    """Each module of `folder` and the project modules it imports."""
+def _project_imports(folder: str, prefix: str = "verified_factory") -> dict[str, set[str]]:
+    """Each module of `folder` and the modules it imports whose names start with `prefix` (the
+    project's, by default)."""
     found: dict[str, set[str]] = {}
     for path in sorted((ROOT / folder).rglob("*.py")):
         names: set[str] = set()
@@ -41,7 +42,9 @@ def _project_imports(folder: str) -> dict[str, set[str]]:
                 names.add(node.module)
             elif isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
-        found[str(path.relative_to(ROOT))] = {n for n in names if n.startswith("verified_factory")}
+        found[str(path.relative_to(ROOT))] = {
+            n for n in names if n == prefix or n.startswith(prefix + ".")
+        }
     return found
 
 
@@ -64,6 +67,19 @@ def test_the_verifiers_need_only_the_records_and_the_sandboxes() -> None:
 
 def test_the_sandboxes_import_nothing_above_them_but_the_error_root() -> None:
     assert _outside(_project_imports("sandboxes"), ("verified_factory.sandboxes", ERRORS)) == {}
+
+
+def test_ray_is_the_cluster_package_s_alone() -> None:
+    """The stages are plain functions of records; where they run is `job/cluster/`'s business."""
+    users = {module for module, names in _project_imports("factory", "ray").items() if names}
+    assert users and all(module.startswith("factory/job/cluster/") for module in users), users
+
+
+def test_the_stages_do_not_know_the_job() -> None:
+    """source, solve, curate and export never import the job that drives them."""
+    for stage in ("sources", "solve", "curate", "export", "synthesis"):
+        imports = _project_imports(f"factory/{stage}")
+        assert {m: n for m, n in imports.items() if any(".job" in name for name in n)} == {}
 
 
 INTERNAL = {"NoReport", "_Transient", "AnswerError"}

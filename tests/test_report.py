@@ -10,7 +10,7 @@ from test_export import code_attempt, math_attempt, problem_error, sample, write
 
 from verified_factory.export.exporter import export_run
 from verified_factory.export.report import report
-from verified_factory.job.run_store import RunDirError
+from verified_factory.run_store import RunDirError
 
 METRICS = {
     "elapsed_s": 61.25,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from generation_support import job_config
 
-from verified_factory.job.run_store import RunDirError, RunStore
 from verified_factory.models.base import Completion
 from verified_factory.rows import ProblemError
+from verified_factory.run_store import RunDirError, RunStore
 
 
 def _completion(key: str) -> Completion:

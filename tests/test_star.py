@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from verified_factory.config import ModelConfig
+from verified_factory.config import CurateConfig, ModelConfig
+from verified_factory.curate.curator import Curator
 from verified_factory.models.base import Completion
 from verified_factory.records import Candidate, Problem, Verdict
 from verified_factory.solve.prompts import load_prompts
 from verified_factory.solve.replies import read_reply
-from verified_factory.solve.star import attempt_for, mark_kept, requests_for
+from verified_factory.solve.star import attempt_for, requests_for
 
 
 def _problem() -> Problem:
@@ -69,6 +70,7 @@ def test_kept_rationales_are_accepted_distinct_and_unhinted_first() -> None:
         _attempt(problem, 0, other, True, hinted=True),
         _attempt(problem, 3, other, True),
     ]
-    kept = [a.id for a in mark_kept(attempts, keep=2) if a.kept]
-    assert kept == ["p1/s0", "p1/s3"]
-    assert [a.id for a in mark_kept(attempts, keep=5) if a.kept] == ["p1/s0", "p1/s3"]
+    for keep in (2, 5):
+        marked = Curator(CurateConfig(), keep=keep).choose(attempts)
+        assert [a.id for a in marked] == [a.id for a in attempts]
+        assert [a.id for a in marked if a.kept] == ["p1/s0", "p1/s3"]

@@ -44,8 +44,8 @@ from verified_factory.export.shards import (
     digests,
     swap_in,
 )
-from verified_factory.job.run_store import read_unit, read_units, unit_files
 from verified_factory.rows import Attempt, ProblemError, ReasoningShape
+from verified_factory.run_store import read_unit, read_units, unit_files
 
 
 class ExportError(FactoryError):

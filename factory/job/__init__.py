@@ -1,7 +1,8 @@
 """A job (`factory generate`): the driver that streams units through the stages, the Ray
-actors and pools it runs on, the run directory it writes, and its metrics.
+cluster they run on, and the job's metrics.
 
-`generate.py` is the entry; `driver.py` the stages' order (source -> solve -> verify -> curate ->
-commit); `actors.py` and `verifier_pool.py` all the Ray plumbing (placement, restarts,
-deadlines); `run_store.py` the run directory's format, written and read there alone.
+`generate.py` is the entry; `driver.py` the stages' order for each unit (curate -> solve and
+verify -> curate -> commit); `cluster/` all the Ray plumbing (the actors, their placement,
+restarts and deadlines). The stages themselves live in `sources/`, `solve/`, `curate/` and
+`export/`, and the run directory's format in `run_store.py`.
 """

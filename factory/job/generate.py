@@ -7,27 +7,21 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import ray
-
 from verified_factory.config import ExportConfig, JobConfig
-from verified_factory.curate.decontaminate import Decontaminator
-from verified_factory.curate.dedupe import RowDeduper
-from verified_factory.curate.embedding import EmbeddingIndex
-from verified_factory.curate.removals import (
-    decontamination_note,
-    open_decontaminator,
-    open_embedding_index,
-    run_removals,
-)
+from verified_factory.curate.curator import Curator
 from verified_factory.export.exporter import ExportSummary, export_run
-from verified_factory.job.actors import generation_actor, verify_actors
-from verified_factory.job.driver import Driver
+from verified_factory.job.cluster import Cluster, connect_ray
+from verified_factory.job.driver import Driver, units_generating
 from verified_factory.job.metrics import RunMetrics
-from verified_factory.job.run_store import RunStore, read_units
-from verified_factory.job.verifier_pool import VerifierPool
+from verified_factory.models.base import ChatRequest
+from verified_factory.run_store import RunStore, read_units
 from verified_factory.solve.prompts import Prompts, load_prompts
+from verified_factory.solve.solver import Solver
+from verified_factory.sources import run_problems
+from verified_factory.synthesis.runner import synthesize
 from verified_factory.verifiers.registry import Registry
 
 PROGRESS_EVERY_S = 1.0
@@ -48,18 +42,14 @@ def generate(
 ) -> JobResult:
     """Run the job into `config.run_dir`, then export it to `RUN_DIR/export`."""
     prompts = load_prompts(config.star.prompts, config.star.hints)
-    decontaminator = open_decontaminator(config.curate.decontaminate)
-    paraphrases = open_embedding_index(config.curate.decontaminate, decontaminator)
+    curator = Curator.open(config.curate, config.solve.keep)
     store = RunStore.open(config.run_dir, config, resume=resume)
     metrics = RunMetrics(problems_total=_count_problems(config))
     metrics.processes["driver"] = os.getpid()
     connect_ray()
-    curation = (decontaminator, paraphrases)
-    asyncio.run(_drive(config, store, prompts, metrics, curation, on_progress))
+    asyncio.run(_drive(config, store, prompts, metrics, curator, on_progress))
     (config.run_dir / "metrics.json").write_text(json.dumps(metrics.as_json(), indent=2) + "\n")
-    summary = _export(
-        config, config.run_dir / "export", config.export, metrics.as_json(), decontaminator
-    )
+    summary = _export(config, config.run_dir / "export", config.export, metrics.as_json(), curator)
     return JobResult(config.run_dir, metrics, summary)
 
 
@@ -74,8 +64,8 @@ def export_existing(run_dir: Path, out_dir: Path, **overrides: object) -> Export
     )
     metrics_file = run_dir / "metrics.json"
     run_metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
-    decontaminator = open_decontaminator(config.curate.decontaminate)
-    return _export(config, out_dir, settings, run_metrics, decontaminator)
+    curator = Curator.open(config.curate, config.solve.keep, paraphrases=False)
+    return _export(config, out_dir, settings, run_metrics, curator)
 
 
 def _export(
@@ -83,42 +73,21 @@ def _export(
     out_dir: Path,
     settings: ExportConfig,
     run_metrics: dict[str, object],
-    decontaminator: Decontaminator | None,
+    curator: Curator,
 ) -> ExportSummary:
     """Curate the run's committed units and export what survives."""
-    manifest = manifest_for(config, run_metrics)
-    manifest["decontamination"] = decontamination_note(config.curate.decontaminate, decontaminator)
-    deduper = RowDeduper(config.curate.dedupe.near_threshold)
-    seeded = deduper.seed_from_exports(config.curate.dedupe.against)
-    removals = run_removals(read_units(config.run_dir), decontaminator, deduper)
-    manifest["dedupe"] = {
-        "near_threshold": config.curate.dedupe.near_threshold,
-        "against": [str(path) for path in config.curate.dedupe.against],
-        "rows_seeded_from_earlier_exports": seeded,
-        "repeated_problems": len(deduper.repeated_problems),
-    }
+    curated = curator.before_export(read_units(config.run_dir))
     return export_run(
         config.run_dir,
         out_dir,
         format=settings.format,
         shard_size=settings.shard_size,
-        manifest=manifest,
+        manifest=manifest_for(config, run_metrics) | curated.manifest,
         test_fraction=settings.test_fraction,
         preference=settings.preference,
-        removals=removals,
+        removals=curated.removals,
         reasoning=settings.reasoning,
     )
-
-
-def connect_ray() -> None:
-    """Join `RAY_ADDRESS` when set, else start Ray on this machine (unless already joined)."""
-    if ray.is_initialized():
-        return
-    address = os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, logging_level="WARNING")
-    else:
-        ray.init(include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1")
 
 
 async def _drive(
@@ -126,27 +95,27 @@ async def _drive(
     store: RunStore,
     prompts: Prompts,
     metrics: RunMetrics,
-    curation: tuple[Decontaminator | None, EmbeddingIndex | None],
+    curator: Curator,
     on_progress: Callable[[RunMetrics], None] | None,
 ) -> None:
-    cpus = float(ray.cluster_resources().get("CPU", 1.0))
-    workers = config.verify.workers or max(1, int(cpus))
-    verifiers = VerifierPool(
-        verify_actors(workers, config, min(1.0, cpus / workers)),
-        config.verify.timeout_s,
-        metrics,
-    )
-    generator = generation_actor(config)
-    driver = Driver(config, store, prompts, metrics, generator, verifiers, *curation)
+    """Source -> (synthesis) -> the driver's units, on the job's cluster."""
     ticker = asyncio.create_task(_tick(metrics, on_progress)) if on_progress else None
     try:
-        await verifiers.start()
-        await driver.run()
+        async with Cluster.running(config, store, metrics, units_generating(config)) as cluster:
+            complete = cluster.generation.complete
+            synthesized = await synthesize(
+                config.source.synthesize,
+                store,
+                complete,
+                partial(ChatRequest.asking, config.model),
+                config.source.generators.seed,
+            )
+            solver = Solver(config, prompts, complete, cluster.verification.judge)
+            driver = Driver(config, store, metrics, solver, curator)
+            await driver.run(run_problems(config.source, synthesized))
     finally:
         if ticker is not None:
             ticker.cancel()
-        for actor in [generator, *verifiers.actors]:
-            ray.kill(actor, no_restart=True)
 
 
 async def _tick(metrics: RunMetrics, on_progress: Callable[[RunMetrics], None]) -> None:

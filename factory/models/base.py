@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -114,6 +116,12 @@ class ModelFailure(BaseModel):
     @classmethod
     def of(cls, key: str, err: ModelError) -> ModelFailure:
         return cls(key=key, kind=err.kind, message=err.message, attempts=err.attempts)
+
+
+Complete = Callable[[Path, list[ChatRequest]], Awaitable[dict[str, "Completion | ModelFailure"]]]
+"""How a stage of a job buys completions: `complete(log, requests)` gives each request's
+completion or failure by key. Completions already stored in `log` (a file of the run directory)
+are read back, the others bought and appended there as they arrive."""
 
 
 class ModelUnreachable(FactoryError, RuntimeError):

@@ -1,15 +1,14 @@
-"""STaR for one problem: the requests to send, the candidates they yield, the rationales kept.
+"""STaR for one problem: the requests to send, the candidates they yield, the attempts they make.
 
 Each problem gets `samples` solve requests. When none of the answers is verified and the problem
 has a reference, it gets `samples` more with the reference as a hint (rationalization); those
 attempts are flagged `rationalized`, and their stored prompt is the plain solve prompt, never the
-hinted one. Up to `keep` verified, distinct rationales are kept, unhinted ones first.
+hinted one. Which verified rationales are kept is curation's choice (`curate/curator.py`).
 """
 
 from __future__ import annotations
 
 from verified_factory.config import ModelConfig
-from verified_factory.curate.distinct import choose_distinct
 from verified_factory.models.base import ChatRequest, Completion, Message
 from verified_factory.records import Candidate, Problem, TestSpec, Verdict
 from verified_factory.rows import Attempt
@@ -114,9 +113,3 @@ def _judged_by(
         return None, problem.reference, problem.tests
     reference = agreed.answer or (problem.reference if agreed.reference_agrees else None)
     return agreed.share, reference, agreed.tests or problem.tests
-
-
-def mark_kept(attempts: list[Attempt], keep: int) -> list[Attempt]:
-    """The attempts with up to `keep` accepted ones of distinct reasoning marked kept."""
-    chosen = choose_distinct(attempts, keep)
-    return [a.model_copy(update={"kept": a.id in chosen}) for a in attempts]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import chain
+from pathlib import Path
 
 from verified_factory.config import Generators, SourceConfig
 from verified_factory.records import Problem, RecordError
+from verified_factory.rows import ProblemError
 from verified_factory.sources.code_problems import generate_code
 from verified_factory.sources.files import read_problems
 from verified_factory.sources.math_problems import generate_math
@@ -27,6 +29,33 @@ def read_source(source: SourceConfig) -> Iterator[Problem | RecordError]:
     )
     for problem in generated:
         yield as_sourced(problem, generators)
+
+
+def run_problems(source: SourceConfig, synthesized: list[Path]) -> Iterator[Problem | ProblemError]:
+    """The source stage of a job: its problems, then the synthesizers' (`synthesized`, their
+    files in the run directory); a bad record or a repeated id as an error naming it."""
+    seen: set[str] = set()
+    made = (read_problems(path) for path in synthesized)
+    for item in chain(read_source(source), *made):
+        if isinstance(item, RecordError):
+            yield ProblemError(
+                problem_id=item.record_id,
+                line=item.line,
+                stage="source",
+                kind="bad_record",
+                message=str(item),
+            )
+        elif item.id in seen:
+            yield ProblemError(
+                problem_id=item.id,
+                stage="source",
+                kind="duplicate_id",
+                message=f"problem {item.id!r} ({item.source}): an earlier problem has this id; "
+                "ids must be unique in a run, so this one is skipped",
+            )
+        else:
+            seen.add(item.id)
+            yield item
 
 
 def as_sourced(problem: Problem, generators: Generators) -> Problem:

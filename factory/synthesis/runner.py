@@ -13,16 +13,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from verified_factory.config import SynthesizerConfig
-from verified_factory.job.run_store import RunStore, write_atomically
-from verified_factory.models.base import ChatRequest, Completion, ModelFailure
+from verified_factory.models.base import ChatRequest, Complete, Completion
+from verified_factory.run_store import RunStore, write_atomically
 from verified_factory.synthesis.base import Settings, Synthesized
 from verified_factory.synthesis.registry import synthesizer_class
 
-Complete = Callable[[Path, list[ChatRequest]], Awaitable[dict[str, Completion | ModelFailure]]]
 MakeRequest = Callable[[str, int], ChatRequest]
 
 

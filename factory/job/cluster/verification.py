@@ -1,5 +1,9 @@
 """Verification on Ray: a pool of verify workers, each batch on whichever worker is free.
 
+`judge` is what the solve stage is given: each candidate judged alone, or together with the
+other samples of its problem when there is nothing trusted to judge one against
+(`Candidate.judged_together`).
+
 A batch that outlives its deadline, or whose worker dies, is not lost: the worker is restarted
 and the batch's candidates are judged again one by one, so only a candidate that itself hangs or
 kills its worker ends with a `timeout` or `error` verdict.
@@ -42,13 +46,31 @@ class VerifierPool:
             self._metrics.processes[f"verify-{number}"] = pid
             self._idle.put_nowait(actor)
 
-    async def verify(self, candidates: list[Candidate]) -> list[Verdict]:
+    async def judge(self, candidates: list[Candidate]) -> list[Verdict]:
+        """Each candidate's verdict, in order: alone, or with its problem's other samples."""
+        groups: dict[str, list[int]] = {}
+        alone: list[int] = []
+        for index, candidate in enumerate(candidates):
+            if candidate.judged_together:
+                groups.setdefault(candidate.problem_id or candidate.id, []).append(index)
+            else:
+                alone.append(index)
+        by_verifier, by_agreement = await asyncio.gather(
+            self._alone([candidates[i] for i in alone]),
+            self._together([[candidates[i] for i in g] for g in groups.values()]),
+        )
+        verdicts: dict[int, Verdict] = dict(zip(alone, by_verifier, strict=True))
+        grouped = [index for group in groups.values() for index in group]
+        verdicts.update(zip(grouped, by_agreement, strict=True))
+        return [verdicts[index] for index in range(len(candidates))]
+
+    async def _alone(self, candidates: list[Candidate]) -> list[Verdict]:
         """One verdict per candidate, in order."""
         batches = [candidates[i : i + BATCH] for i in range(0, len(candidates), BATCH)]
         results = await asyncio.gather(*(self._batch(batch) for batch in batches))
         return [verdict for batch in results for verdict in batch]
 
-    async def verify_groups(self, groups: list[list[Candidate]]) -> list[Verdict]:
+    async def _together(self, groups: list[list[Candidate]]) -> list[Verdict]:
         """For each group (the samples of one problem, judged together), one verdict per
         sample; all groups' verdicts in order."""
         results = await asyncio.gather(*(self._group(group) for group in groups))
