@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-STATUSES = ("accepted", "rejected", "timeout", "error")
+STATUSES = ("accepted", "rejected", "timeout", "error", "unverifiable")
 
 
 @dataclass

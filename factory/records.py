@@ -133,9 +133,16 @@ class Candidate(Problem):
     verifier: str | None = None
 
 
-Status = Literal["accepted", "rejected", "timeout", "error", "truncated"]
-"""`truncated`: a job's reply that was cut off (at `max_tokens`, or inside its reasoning), so
-never judged; no verifier gives it."""
+Status = Literal["accepted", "rejected", "timeout", "error", "unverifiable", "truncated"]
+"""What became of a candidate. Judgments: `accepted`, `rejected`, and `timeout` when the candidate
+itself ran past its limit (its program, or the check of its answer). Not judgments: `error` (the
+infrastructure failed: a sandbox, a worker, a verifier that raised) and `unverifiable` (the
+record cannot be judged as given: its reference or tests are missing or unusable, so no
+candidate of it could pass or fail). `truncated`: a job's reply that was cut off (at
+`max_tokens`, or inside its reasoning), so never judged; no verifier gives it."""
+
+JUDGMENTS = ("accepted", "rejected", "timeout")
+"""The statuses that judge the candidate; any other says nothing of it (`docs/rewards.md`)."""
 
 
 class Agreement(BaseModel):
@@ -196,6 +203,12 @@ class Verdict(BaseModel):
         return cls(
             id=id, verifier=verifier, accepted=False, status="error", reason=reason, line=line
         )
+
+    @classmethod
+    def unverifiable(cls, reason: str, *, id: str | None = None) -> Verdict:
+        """A verdict for a record whose reference or tests cannot judge any candidate; the
+        reason names the field."""
+        return cls(id=id, accepted=False, status="unverifiable", reason=reason)
 
 
 class RecordError(FactoryError, ValueError):

@@ -237,7 +237,7 @@ def test_no_program_and_no_tests(sandbox: Sandbox) -> None:
     assert judge(sandbox, "I would use a loop.", ASSERT_ADD).status == "rejected"
     candidate = Candidate(id="t", domain="code", problem="p", response=fenced(ADD))
     verdict = CodeVerifier(sandbox).verify(candidate)
-    assert verdict.status == "error" and "field 'tests'" in verdict.reason
+    assert verdict.status == "unverifiable" and "field 'tests'" in verdict.reason
 
 
 @pytest.mark.docker

@@ -107,9 +107,9 @@ def test_without_a_clear_consensus_nothing_is_accepted(
     assert all(why in v.reason for v in verdicts), verdicts[0].reason
 
 
-def test_tests_without_an_assert_are_an_error_naming_the_field(sandbox: Sandbox) -> None:
+def test_tests_without_an_assert_are_unverifiable_naming_the_field(sandbox: Sandbox) -> None:
     verdicts = judge(sandbox, samples(RIGHT, RIGHT, tests="import math\n"))
-    assert {v.status for v in verdicts} == {"error"}
+    assert {v.status for v in verdicts} == {"unverifiable"}
     assert "field 'tests'" in verdicts[0].reason
 
 

@@ -51,7 +51,7 @@ def test_factory_verify_uses_the_example_by_its_domain(
     assert [(v["id"], v["verifier"], v["status"]) for v in out] == [
         ("t1", "exact_match", "accepted"),
         ("t2", "exact_match", "rejected"),
-        ("t3", "exact_match", "error"),
+        ("t3", "exact_match", "unverifiable"),
     ]
     assert out[0]["extracted"] == "Paris."
     assert "'reference'" in out[2]["reason"]

@@ -44,12 +44,24 @@ def test_verdict_carries_the_extracted_answer_and_the_rule(verifier: MathVerifie
 
 
 @pytest.mark.parametrize(("reference", "problem"), [(None, "is missing"), ("  ", "is empty")])
-def test_a_missing_reference_is_an_error_naming_the_field(
+def test_a_missing_reference_is_unverifiable_naming_the_field(
     verifier: MathVerifier, reference: str | None, problem: str
 ) -> None:
     verdict = verifier.verify(candidate("\\boxed{1}", reference))
-    assert verdict.status == "error"
+    assert verdict.status == "unverifiable"
     assert f"field 'reference' {problem}" in verdict.reason
+
+
+@pytest.mark.parametrize("reference", ["\\frac{", "x +* 3", "\\sqrt"])
+def test_an_unreadable_reference_is_unverifiable_never_a_judgment(
+    verifier: MathVerifier, reference: str
+) -> None:
+    """Peers score an answer against a gold they cannot parse as 0 (or even 1); here no answer
+    can pass or fail against it, so the verdict says so and names the field."""
+    for response in ("\\boxed{5}", "\\boxed{\\frac{1}{2}}"):
+        verdict = verifier.verify(candidate(response, reference))
+        assert verdict.status == "unverifiable", verdict.reason
+        assert "field 'reference' cannot be read" in verdict.reason
 
 
 ADVERSARIAL = [
@@ -133,5 +145,5 @@ def test_factory_verify_uses_math_for_the_math_domain(tmp_path: Path) -> None:
     assert [(v["id"], v["verifier"], v["status"]) for v in verdicts] == [
         ("c1", "math", "accepted"),
         ("c2", "math", "rejected"),
-        ("c3", "math", "error"),
+        ("c3", "math", "unverifiable"),
     ]

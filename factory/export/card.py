@@ -17,6 +17,7 @@ import pyarrow as pa
 import yaml
 
 from verified_factory.export.shapes import DEFAULT, PREFERENCE, DatasetConfig, Split
+from verified_factory.records import JUDGMENTS
 from verified_factory.rows import Attempt, ProblemError
 
 if TYPE_CHECKING:
@@ -87,12 +88,13 @@ class RunStats:
         self.removals[key] += 1
 
     def acceptance(self) -> dict[str, dict[str, int]]:
-        """Per verifier: attempts, judged (a verdict other than `error` or `truncated`),
-        accepted, and truncated (replies cut off, never judged: `reply` only)."""
+        """Per verifier: attempts, judged (`accepted`, `rejected` or `timeout`: not `error`,
+        `unverifiable` or `truncated`), accepted, and truncated (replies cut off, never judged:
+        `reply` only)."""
         return {
             name: {
                 "attempts": counts.total(),
-                "judged": counts.total() - counts["error"] - counts["truncated"],
+                "judged": sum(counts[status] for status in JUDGMENTS),
                 "accepted": counts["accepted"],
                 "truncated": counts["truncated"],
             }

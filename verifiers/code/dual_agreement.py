@@ -93,7 +93,7 @@ def judge_by_dual_agreement(
     split = split_tests(tests.code) if isinstance(tests, AssertTests) else SplitTests([], [])
     if not split.asserts:
         reason = "no model-written assert to agree on (field 'tests')"
-        return [Verdict.error(f"dual agreement: {reason}", id=c.id) for c in candidates]
+        return [Verdict.unverifiable(f"dual agreement: {reason}", id=c.id) for c in candidates]
     programs = {i: extract_program(c.response) for i, c in enumerate(candidates)}
     reference = candidates[0].reference
     if reference and reference.strip():

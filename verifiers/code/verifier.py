@@ -91,7 +91,7 @@ class CodeVerifier(Verifier):
 
     def verify(self, candidate: Candidate) -> Verdict:
         if candidate.tests is None:
-            return Verdict.error(
+            return Verdict.unverifiable(
                 "field 'tests' is missing: the code verifier needs tests", id=candidate.id
             )
         program = extract_program(candidate.response)
@@ -324,7 +324,7 @@ def _judge(candidate: Candidate, program: str, details: list[dict[str, Any]]) ->
         ).model_copy(update={"details": details})
     bad_reference = [d for d in details if d["outcome"] == "reference_error"]
     if bad_reference:  # the record's reference cannot be run: no judgement of the program
-        return Verdict.error(
+        return Verdict.unverifiable(
             f"field 'reference': {bad_reference[0]['message']}", id=candidate.id
         ).model_copy(update={"details": details})
     failures = _failures(details)

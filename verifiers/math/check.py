@@ -25,6 +25,8 @@ class Check:
     accepted: bool
     reason: str
     extracted: str | None
+    unusable_reference: bool = False
+    """The reference cannot be read, so the answer could be judged against nothing."""
 
 
 _LETTER_GOLD = re.compile(r"^\(?([A-E])\)?(?:[.:]?\s+[A-Za-z][A-Za-z ]*)?$")
@@ -48,7 +50,8 @@ def check(response: str, reference: str) -> Check:
     try:
         gold = parse_answer(gold_text)
     except AnswerError as err:
-        return Check(False, f"{found}: the reference cannot be read: {err}", extraction.answer)
+        reason = f"field 'reference' cannot be read ({err}); {found} judged against nothing"
+        return Check(False, reason, extraction.answer, unusable_reference=True)
     extraction, pred, problem = _read_prediction(extraction)
     found = f"answer {extraction.answer!r} (found by rule {extraction.rule})"
     if pred is None:

@@ -45,7 +45,7 @@ class MathVerifier(Verifier):
     def verify(self, candidate: Candidate) -> Verdict:
         if candidate.reference is None or not candidate.reference.strip():
             problem = "is missing" if candidate.reference is None else "is empty"
-            return Verdict.error(
+            return Verdict.unverifiable(
                 f"field 'reference' {problem}: the math verifier needs the gold final answer",
                 id=candidate.id,
             )
@@ -58,6 +58,8 @@ class MathVerifier(Verifier):
             )
         except ChildDied as err:
             return Verdict.error(f"the answer check could not run: {err}", id=candidate.id)
+        if result.unusable_reference:
+            return Verdict.unverifiable(result.reason, id=candidate.id)
         return Verdict(
             id=candidate.id,
             accepted=result.accepted,

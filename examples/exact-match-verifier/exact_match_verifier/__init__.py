@@ -70,7 +70,7 @@ class ExactMatchVerifier(Verifier):
 
     def verify(self, candidate: Candidate) -> Verdict:
         if candidate.reference is None:
-            return Verdict.error(
+            return Verdict.unverifiable(
                 "field 'reference' is missing: exact_match needs the expected answer",
                 id=candidate.id,
             )

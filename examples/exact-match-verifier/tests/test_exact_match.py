@@ -39,9 +39,9 @@ def test_accepts_the_reference_and_rejects_another_answer() -> None:
     assert "Lyon" in rejected.reason
 
 
-def test_missing_reference_is_an_error_naming_the_field() -> None:
+def test_missing_reference_is_unverifiable_naming_the_field() -> None:
     verdict = ExactMatchVerifier().verify(candidate("Answer: Paris", reference=None))
-    assert verdict.status == "error"
+    assert verdict.status == "unverifiable"
     assert "'reference'" in verdict.reason
 
 
