@@ -73,3 +73,4 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/generate_throughput.py
 	$(VENV)/bin/python bench/decontamination.py
 	$(VENV)/bin/python bench/dedupe_speed.py
+	$(VENV)/bin/python bench/rewards_throughput.py

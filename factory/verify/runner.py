@@ -7,8 +7,10 @@ of verifier and the verification itself happen in the workers, so the work scale
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, TextIO
 
 from verified_factory.progress import Tally
@@ -185,3 +187,43 @@ def run(
             on_progress(tally)
     out.flush()
     return tally
+
+
+class VerdictPool:
+    """`factory verify`'s worker processes, kept for many batches: the judge behind the reward
+    adapters (`verified_factory.rewards`) and the verification service.
+
+    The first `judge` starts the workers; later ones reuse them, one batch at a time (a lock),
+    each batch spread over all the workers. A candidate whose worker dies or hangs gets an
+    `error` or `timeout` verdict, as in `factory verify`; the pool goes on.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        verifier: str | None = None,
+        settings: dict[str, dict[str, Any]] | None = None,
+        item_timeout_s: float = 300.0,
+    ) -> None:
+        self._pool: OrderedPool[Line, Outcome] = OrderedPool(
+            make_handler,
+            (verifier, settings or {}),
+            workers=workers or os.cpu_count() or 1,
+            on_failure=_failure_outcome,
+            item_timeout_s=item_timeout_s,
+            keep_workers=True,
+        )
+        self._lock = threading.Lock()
+
+    def judge(self, candidates: Sequence[Candidate]) -> list[Verdict]:
+        """One verdict per candidate, in order."""
+        lines = [(n, c.model_dump_json().encode()) for n, c in enumerate(candidates, 1)]
+        with self._lock:
+            outcomes = list(self._pool.map(lines))
+        return [Verdict.model_validate_json(text) for _, text in outcomes]
+
+    def close(self) -> None:
+        """Stop the workers; a later `judge` starts them again."""
+        with self._lock:
+            self._pool.close()

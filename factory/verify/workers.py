@@ -116,12 +116,35 @@ def _start_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+@contextlib.contextmanager
+def _no_main_module() -> Iterator[None]:
+    """While a worker starts, the parent's `__main__` looks like no file and no module.
+
+    A spawned process imports its parent's `__main__` before it runs anything: a training script
+    that calls a reward function without an `if __name__ == "__main__":` guard would start
+    training again in every worker. The workers need only the project's modules.
+    """
+    main = sys.modules.get("__main__")
+    saved = {name: getattr(main, name) for name in ("__file__", "__spec__") if hasattr(main, name)}
+    try:
+        for name in saved:
+            setattr(main, name, None)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
+
+
 class OrderedPool(Generic[T, R]):
     """Map batches of items through `setup(*setup_args)` in `workers` processes.
 
     `item_timeout_s` is a last-resort deadline per item (a batch of n gets n times it); the
     handler itself should enforce finer limits. Batches start at one item and grow towards
     `target_batch_s` of work, so cheap items travel in large batches and slow ones in small.
+
+    The workers start with the first `map` and stop when it ends, or, with `keep_workers`, at
+    `close()`: then every later `map` reuses them (one `map` at a time). A `map` left before its
+    end stops them all the same, as it may leave work in flight.
     """
 
     def __init__(
@@ -135,6 +158,7 @@ class OrderedPool(Generic[T, R]):
         window_per_worker: int = 4,
         max_batch: int = 256,
         target_batch_s: float = 0.05,
+        keep_workers: bool = False,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -148,6 +172,7 @@ class OrderedPool(Generic[T, R]):
         self._target_batch_s = target_batch_s
         self._seconds_per_item: float | None = None
         self._workers: list[_Worker] = []
+        self._keep_workers = keep_workers
 
     def map(self, items: Iterable[T]) -> Iterator[R]:
         """Yield one result per item, in input order."""
@@ -157,8 +182,9 @@ class OrderedPool(Generic[T, R]):
         queue: deque[_Job] = deque()
         next_seq = 0
         emit_seq = 0
+        finished = False
         try:
-            for _ in range(self._size):
+            while len(self._workers) < self._size:
                 self._workers.append(self._spawn())
             while True:
                 # Emit first: a slow batch at the head may have filled the window behind it,
@@ -176,13 +202,19 @@ class OrderedPool(Generic[T, R]):
                     queue.append(_Job(next_seq, 0, batch, alone=False))
                     next_seq += 1
                 if exhausted and not slots:
+                    finished = True
                     return
                 for worker in self._workers:
                     if worker.ready and worker.job is None and queue:
                         self._send(worker, queue.popleft())
                 self._collect(slots, queue)
         finally:
-            self._shutdown()
+            if not (finished and self._keep_workers):
+                self._shutdown()
+
+    def close(self) -> None:
+        """Stop the workers (a later `map` starts new ones)."""
+        self._shutdown()
 
     def _take(self, source: Iterator[T]) -> list[T]:
         if self._seconds_per_item is None:
@@ -209,7 +241,8 @@ class OrderedPool(Generic[T, R]):
         process = context.Process(
             target=_worker_main, args=(child_end, self._setup, self._setup_args, others)
         )
-        process.start()
+        with _no_main_module():
+            process.start()
         child_end.close()
         return _Worker(process, parent_end)
 
