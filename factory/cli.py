@@ -374,6 +374,66 @@ def serve_model_command(
         raise click.ClickException(f"the model server exited with code {code}")
 
 
+@main.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A file holding the bearer token clients must send (or FACTORY_SERVE_TOKEN); "
+    "required on an address that is not loopback.",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="[default: one per core]")
+@click.option(
+    "--sandbox",
+    type=click.Choice(["auto", "docker", "process"]),
+    default="auto",
+    show_default=True,
+    help="Where code runs.",
+)
+@click.option("--max-batch", type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option("--max-body-mb", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Candidates and program runs in flight across all clients; past it, 429.",
+)
+def serve_command(
+    host: str,
+    port: int,
+    token_file: Path | None,
+    workers: int | None,
+    sandbox: str,
+    max_batch: int,
+    max_body_mb: int,
+    budget: int,
+) -> None:
+    """Serve the verifiers over HTTP until interrupted: `POST /v1/verify`, SandboxFusion's
+    `POST /run_code`, `GET /health`, `GET /metrics` (docs/serve.md)."""
+    import uvicorn
+
+    from verified_factory.serve import ServeError, ServeSettings, make_app
+
+    token = token_file.read_text().strip() if token_file else os.environ.get("FACTORY_SERVE_TOKEN")
+    settings = ServeSettings(
+        host=host,
+        token=token or None,
+        workers=workers,
+        sandbox=sandbox,
+        max_body_bytes=max_body_mb * 1024 * 1024,
+        max_batch=max_batch,
+        budget=budget,
+    )
+    try:
+        app = make_app(settings)
+    except ServeError as err:
+        raise click.ClickException(str(err)) from err
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @main.command(name="verifiers")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per verifier.")
 def verifiers_command(as_json: bool) -> None:

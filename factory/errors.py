@@ -17,6 +17,7 @@ The tree (each also keeps the built-in base it had, so `except ValueError` still
     ├── MissingEmbeddingsExtra (ImportError)  the `embeddings` extra is not installed
     ├── UnknownSynthesizer (LookupError)  a synthesizer kind nobody registered
     ├── PoolStartError (RuntimeError)     `factory verify`'s workers cannot start
+    ├── ServeError (ValueError)           `factory serve` cannot start as asked (no token)
     ├── SelectionError (LookupError)      no verifier can judge a candidate
     ├── DeadlineExceeded (RuntimeError)   a verifier's check past its hard limit
     ├── ChildDied (RuntimeError)          a verifier's check process died

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,16 @@ TEST_ENTRY_POINTS = """\
 scripted = scripted_verifier:ScriptedVerifier
 broken = no_such_module:Nothing
 """
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _reward_pools_closed() -> Iterator[None]:
+    """The reward adapters' worker pools outlive their calls by design (until exit): stopped
+    after each module that started one, so that no test sees another module's processes."""
+    yield
+    judge = sys.modules.get("verified_factory.rewards.judge")
+    if judge is not None:
+        judge.close_pools()
 
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,7 @@ def test_the_stages_do_not_know_the_job() -> None:
         assert {m: n for m, n in imports.items() if any(".job" in name for name in n)} == {}
 
 
-INTERNAL = {"NoReport", "_Transient", "AnswerError"}
+INTERNAL = {"NoReport", "_Transient", "AnswerError", "_Refusal"}
 """Exceptions raised and caught inside the project, never reaching a user."""
 
 

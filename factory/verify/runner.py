@@ -218,9 +218,13 @@ class VerdictPool:
 
     def judge(self, candidates: Sequence[Candidate]) -> list[Verdict]:
         """One verdict per candidate, in order."""
-        lines = [(n, c.model_dump_json().encode()) for n, c in enumerate(candidates, 1)]
+        return self.judge_lines([c.model_dump_json().encode() for c in candidates])
+
+    def judge_lines(self, lines: Sequence[bytes]) -> list[Verdict]:
+        """One verdict per JSON text of a candidate, in order, read in the workers as
+        `factory verify` reads lines: a bad one gets an `error` verdict naming its field."""
         with self._lock:
-            outcomes = list(self._pool.map(lines))
+            outcomes = list(self._pool.map(enumerate(lines, 1)))
         return [Verdict.model_validate_json(text) for _, text in outcomes]
 
     def close(self) -> None:
