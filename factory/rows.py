@@ -43,6 +43,11 @@ class Attempt(BaseModel):
         default=None, description="a reasoning model's reasoning, apart from its answer"
     )
     rationalized: bool
+    pass_rate: float | None = Field(
+        default=None,
+        description="the share of the problem's plain (unhinted) samples accepted: how hard the "
+        "problem is for the model, on every attempt of the problem",
+    )
     kept: bool
     verdict: Verdict
     prompt_tokens: int = 0
@@ -81,6 +86,7 @@ class Attempt(BaseModel):
             "source": self.source,
             "verifier": self.verdict.verifier,
             "rationalized": self.rationalized,
+            "pass_rate": self.pass_rate,
             "model": self.model,
             "reference": self.reference,
             "agreement": self.agreement,

@@ -68,11 +68,21 @@ def test_offline_job_keeps_verified_rationales_and_every_rejected_attempt(tmp_pa
         assert "correct final answer" not in attempt.messages[0].content
         assert "A correct solution is" not in attempt.messages[0].content
 
+    # Every attempt carries its problem's pass rate: the share of its plain samples accepted.
+    for problem in problems:
+        mine = [a for a in attempts if a.problem_id == problem]
+        plain = [a for a in mine if not a.rationalized]
+        due = sum(a.verdict.accepted for a in plain) / len(plain)
+        assert {a.pass_rate for a in mine} == {due}, problem
+    assert {a.pass_rate for a in attempts} >= {0.0, 1.0}  # hard and easy problems both
+
     rows = exported_rows(config.run_dir / "export")
     # The teacher's hinted code replies copy the reference: curation drops them (rationales.py).
     removals = (config.run_dir / "export" / "removals.jsonl").read_text().splitlines()
     assert all(json.loads(line)["stage"] == "rationale" for line in removals)
     assert len(rows) == len(kept) - len(removals) == result.export.rows
+    rate = {a.problem_id: a.pass_rate for a in attempts}
+    assert all(row["pass_rate"] == rate[row["problem_id"]] for row in rows)
     # The contract's promise: an exported row fed back to the verifiers is accepted again.
     registry = Registry(settings={"code": {"sandbox": "process"}})
     again_judged = judge_candidates(registry, [_candidate(row) for row in rows])

@@ -60,6 +60,7 @@ def sft_schema(reasoning: ReasoningShape = "think") -> pa.Schema:
             pa.field("source", pa.string()),
             pa.field("verifier", pa.string()),
             pa.field("rationalized", pa.bool_(), nullable=False),
+            pa.field("pass_rate", pa.float64()),
             pa.field("model", pa.string(), nullable=False),
             pa.field("reference", pa.string()),
             pa.field("agreement", pa.float64()),

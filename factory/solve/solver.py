@@ -10,6 +10,7 @@ given how to buy completions (`Complete`) and how to judge candidates (`Judge`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -46,15 +47,18 @@ class Solver:
         self.judge = judge
 
     async def solve(self, log: Path, problems: list[Problem]) -> Solved:
-        """Every attempt at the problems, hinted ones included; completions bought into `log`."""
+        """Every attempt at the problems, hinted ones included, each with its problem's pass
+        rate; completions bought into `log`."""
         attempts, failures = await self._round(log, problems, hinted=False)
+        rates = _pass_rates(attempts)
         if self.config.star.rationalize:
             solved = {a.problem_id for a in attempts if a.verdict.accepted}
             unsolved = [p for p in problems if p.id not in solved and can_rationalize(p)]
             hinted, more = await self._round(log, unsolved, hinted=True)
             attempts += hinted
             failures += more
-        return attempts, failures
+        rated = [a.model_copy(update={"pass_rate": rates.get(a.problem_id)}) for a in attempts]
+        return rated, failures
 
     async def _round(self, log: Path, problems: list[Problem], *, hinted: bool) -> Solved:
         if not problems:
@@ -121,6 +125,14 @@ class Solver:
                     id=id, verifier=SCREEN, accepted=False, status="rejected", reason=missing
                 )
         return None
+
+
+def _pass_rates(plain: list[Attempt]) -> dict[str, float]:
+    """Each problem's share of accepted plain samples, over the samples that got a completion
+    (what RL users keep a band of: open-r1 keeps 0.1 to 0.6)."""
+    made = Counter(attempt.problem_id for attempt in plain)
+    accepted = Counter(attempt.problem_id for attempt in plain if attempt.verdict.accepted)
+    return {problem: accepted[problem] / made[problem] for problem in made}
 
 
 def _with_tests(candidate: Candidate, suites: dict[str, AssertTests | None]) -> Candidate:
