@@ -17,6 +17,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from benchmark_data import HUMANEVAL
 
@@ -62,30 +63,36 @@ def code_batch(offset: int) -> tuple[list[str], list[str], dict[str, list]]:
     return prompts, completions, {"tests": tests}
 
 
-def run(name: str, reward: Callable[..., list], batches: list, expected_share: float) -> None:
+def run(name: str, score: Callable[[Any], list], batches: list, expected_share: float) -> None:
+    """Time `score` on each batch, the first apart; print a row of the table."""
     latencies = []
     counts: Counter[object] = Counter()
-    first = None
-    for index, (prompts, completions, columns) in enumerate(batches):
+    first = size = 0.0
+    for index, batch in enumerate(batches):
         start = time.perf_counter()
-        rewards = reward(prompts=prompts, completions=completions, **columns)
+        rewards = score(batch)
         took = time.perf_counter() - start
         counts.update(rewards)
+        size = len(rewards)
         if index == 0:
             first = took
         else:
             latencies.append(took)
-    size = len(batches[0][1])
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     total = sum(latencies)
     accepted = counts[1.0] / sum(counts.values())
     print(
-        f"| {name} | {size} | {len(latencies)} | {size * len(latencies) / total:,.0f} | "
+        f"| {name} | {size:.0f} | {len(latencies)} | {size * len(latencies) / total:,.0f} | "
         f"{statistics.median(latencies):.2f} | {p99:.2f} | {first:.2f} | "
         f"{accepted:.1%} (due {expected_share:.0%}) | {dict(counts)} |",
         flush=True,
     )
+
+
+def through(reward: Callable[..., list]) -> Callable[[Any], list]:
+    """A batch `(prompts, completions, columns)` scored by a TRL reward function."""
+    return lambda batch: reward(prompts=batch[0], completions=batch[1], **batch[2])
 
 
 def main() -> None:
@@ -101,10 +108,10 @@ def main() -> None:
         "first batch s | rewarded 1.0 | rewards |\n|---|---|---|---|---|---|---|---|---|"
     )
     math_reward = trl_reward(domain="math")
-    run("math", math_reward, [math_batch(seed) for seed in range(args.math_batches)], 0.5)
+    run("math", through(math_reward), [math_batch(s) for s in range(args.math_batches)], 0.5)
     code_reward = trl_reward(domain="code", settings={"code": {"sandbox": args.sandbox}})
     batches = [code_batch(PROMPTS * n) for n in range(args.code_batches)]
-    run(f"HumanEval code ({args.sandbox})", code_reward, batches, 0.5)
+    run(f"HumanEval code ({args.sandbox})", through(code_reward), batches, 0.5)
 
 
 if __name__ == "__main__":

@@ -11,17 +11,15 @@ import argparse
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from rewards_throughput import code_batch, math_batch
+from rewards_throughput import code_batch, math_batch, run
 
 FACTORY = Path(sys.executable).parent / "factory"
 TOKEN = "bench-token"
@@ -52,27 +50,6 @@ def post(url: str, rows: list[dict]) -> list[float | None]:
         return json.loads(response.read())["rewards"]
 
 
-def run(name: str, url: str, batches: list[list[dict]]) -> None:
-    times, counts = [], Counter()
-    first = 0.0
-    for index, rows in enumerate(batches):
-        start = time.perf_counter()
-        counts.update(post(url, rows))
-        took = time.perf_counter() - start
-        if index == 0:
-            first = took
-        else:
-            times.append(took)
-    ordered = sorted(times)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    size = len(batches[0])
-    print(
-        f"| {name} | {size} | {len(times)} | {size * len(times) / sum(times):,.0f} | "
-        f"{statistics.median(times):.2f} | {p99:.2f} | {first:.2f} | {dict(counts)} |",
-        flush=True,
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--math-batches", type=int, default=11)
@@ -98,12 +75,12 @@ def main() -> None:
             print(
                 "factory serve on loopback, POST /v1/verify, 64 prompts x 8 completions a batch\n"
                 "| rewards | batch | batches timed | rewards/s | p50 batch s | p99 batch s | "
-                "first batch s | rewards |\n|---|---|---|---|---|---|---|---|"
+                "first batch s | rewarded 1.0 | rewards |\n|---|---|---|---|---|---|---|---|---|"
             )
             math = [candidates(math_batch(seed), "math") for seed in range(args.math_batches)]
-            run("math", url, math)
+            run("math", lambda rows: post(url, rows), math, 0.5)
             code = [candidates(code_batch(64 * n), "code") for n in range(args.code_batches)]
-            run(f"HumanEval code ({args.sandbox})", url, code)
+            run(f"HumanEval code ({args.sandbox})", lambda rows: post(url, rows), code, 0.5)
         finally:
             server.terminate()
             server.wait(timeout=60)
