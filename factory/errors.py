@@ -18,6 +18,7 @@ The tree (each also keeps the built-in base it had, so `except ValueError` still
     ├── UnknownSynthesizer (LookupError)  a synthesizer kind nobody registered
     ├── PoolStartError (RuntimeError)     `factory verify`'s workers cannot start
     ├── ServeError (ValueError)           `factory serve` cannot start as asked (no token)
+    ├── Unjudged (RuntimeError)           a reward for prime's `verifiers` that is no judgment
     ├── SelectionError (LookupError)      no verifier can judge a candidate
     ├── DeadlineExceeded (RuntimeError)   a verifier's check past its hard limit
     ├── ChildDied (RuntimeError)          a verifier's check process died

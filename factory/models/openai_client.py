@@ -11,6 +11,7 @@ bounds how many requests one process keeps in flight.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import random
@@ -19,7 +20,6 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx2
 import openai
 
 from verified_factory.config import ModelConfig
@@ -33,6 +33,11 @@ from verified_factory.models.base import (
 from verified_factory.models.rate_limit import RateLimiter
 
 PROBE_TIMEOUT_S = 10.0
+
+# The SDK's own HTTP library, whose connection limits and raw response this client uses: httpx2
+# from the SDK's 3.0, httpx before. The 2.x line stays supported because prime's `verifiers`
+# (0.4) pins openai below 3, and RL users install the two side by side.
+_http = importlib.import_module("httpx2" if int(openai.__version__.split(".")[0]) >= 3 else "httpx")
 
 # The SDK's platform headers are telemetry no endpoint needs; each header costs CPU per request
 # on both ends.
@@ -82,11 +87,11 @@ class OpenAIClient:
         self._backoff_base_s = backoff_base_s
         self._backoff_cap_s = backoff_cap_s
         api_key, self._key_source = _api_key(config)
-        connections = httpx2.Limits(
+        connections = _http.Limits(
             max_connections=config.max_concurrency,
             max_keepalive_connections=config.max_concurrency,
         )
-        # aiohttp under the SDK costs about 40% less CPU per request than its default httpx2.
+        # aiohttp under the SDK costs about 40% less CPU per request than its default transport.
         # No SDK timeout: each attempt's asyncio.timeout bounds all of it, so the transport
         # needs no timers of its own.
         self._sdk = openai.AsyncOpenAI(
@@ -172,7 +177,7 @@ class OpenAIClient:
         try:
             async with asyncio.timeout(self._config.timeout_s):
                 response = await self._sdk.post(
-                    "/chat/completions", body=body, cast_to=httpx2.Response
+                    "/chat/completions", body=body, cast_to=_http.Response
                 )
         except (TimeoutError, openai.APIConnectionError) as err:
             if _timed_out(err):

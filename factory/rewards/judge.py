@@ -63,6 +63,50 @@ def close_pools() -> None:
             pool.close()
 
 
+FIELDS = ("id", "domain", "reference", "tests", "meta", "verifier", "source")
+"""The candidate's fields a dataset row may give, by its column of the same name unless an
+adapter's `columns` says otherwise."""
+
+
+def column_names(columns: Mapping[str, str] | None) -> dict[str, str]:
+    """Each candidate field's column: `columns`' choice, else the field's own name; a choice
+    for a field that no row can give is refused."""
+    unknown = set(columns or {}) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"columns: no candidate field {sorted(unknown)}; known: {FIELDS}")
+    return {field: (columns or {}).get(field, field) for field in FIELDS}
+
+
+def candidate_fields(
+    row: Mapping[str, Any],
+    names: Mapping[str, str],
+    *,
+    id: str,
+    problem: str,
+    response: str,
+    domain: str | None,
+    verifier: str | None,
+    fallbacks: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A candidate's fields from one dataset row, by `names` (`column_names`), with `id`
+    where the row gives none; a field whose column is missing or None reads its `fallbacks`
+    column, if any. A verifier named outright judges whatever the domain: the record still
+    needs one. With no domain anywhere, a row with tests is code and any other is math."""
+    fields: dict[str, Any] = {"id": id, "domain": domain or verifier, "verifier": verifier}
+    for field, column in names.items():
+        value = row.get(column)
+        if value is None and field in (fallbacks or {}):
+            value = row.get((fallbacks or {})[field])
+        if value is not None:
+            fields[field] = value
+    fields["id"] = str(fields["id"])
+    if fields["domain"] is None:
+        fields["domain"] = "code" if fields.get("tests") is not None else "math"
+    fields["problem"] = problem
+    fields["response"] = response
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def text_of(value: str | Sequence[Mapping[str, Any]]) -> str:
     """A prompt or completion as text: a string as it is; a list of chat messages as the
     content of its last user message (a prompt) or of its assistant messages (a completion)."""

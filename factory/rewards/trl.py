@@ -14,11 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from verified_factory.records import JUDGMENTS, Verdict
-from verified_factory.rewards.judge import judge_samples, reward_of, shared_pool, text_of
-
-FIELDS = ("id", "domain", "reference", "tests", "meta", "verifier", "source")
-"""The candidate's fields a dataset column may give, by the column of the same name unless
-`columns` says otherwise."""
+from verified_factory.rewards.judge import (
+    candidate_fields,
+    column_names,
+    judge_samples,
+    reward_of,
+    shared_pool,
+    text_of,
+)
 
 RewardFunction = Callable[..., Any]
 
@@ -44,10 +47,7 @@ def trl_reward(
     The function logs each completion's verdict status as a column of TRL's completions table
     and the share of completions with no judgment as a metric.
     """
-    names = {field: (columns or {}).get(field, field) for field in FIELDS}
-    unknown = set(columns or {}) - set(FIELDS) - {"problem", "response"}
-    if unknown:
-        raise ValueError(f"columns: no candidate field {sorted(unknown)}; known: {FIELDS}")
+    names = column_names(columns)
     title = name or f"{verifier or 'verified'}_reward"
 
     def judge(
@@ -90,16 +90,20 @@ def _sample(
     domain: str | None,
     verifier: str | None,
 ) -> dict[str, Any]:
-    # A verifier named outright judges whatever the domain: the record still needs one.
-    fields: dict[str, Any] = {"id": str(index), "domain": domain or verifier, "verifier": verifier}
-    for field, column in names.items():
-        values = kwargs.get(column)
-        if isinstance(values, Sequence) and not isinstance(values, str) and index < len(values):
-            fields[field] = values[index] if values[index] is not None else fields.get(field)
-    fields["id"] = str(fields["id"])
-    fields["problem"] = text_of(prompt)
-    fields["response"] = text_of(completion)
-    return {key: value for key, value in fields.items() if value is not None}
+    row = {
+        column: values[index]
+        for column, values in kwargs.items()
+        if isinstance(values, Sequence) and not isinstance(values, str) and index < len(values)
+    }
+    return candidate_fields(
+        row,
+        names,
+        id=str(index),
+        problem=text_of(prompt),
+        response=text_of(completion),
+        domain=domain,
+        verifier=verifier,
+    )
 
 
 def _log(title: str, verdicts: list[Verdict], kwargs: Mapping[str, Any]) -> None:
