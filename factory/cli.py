@@ -401,6 +401,13 @@ def serve_model_command(
     show_default=True,
     help="Candidates and program runs in flight across all clients; past it, 429.",
 )
+@click.option(
+    "--ray",
+    "on_ray",
+    is_flag=True,
+    help="Verify on the Ray cluster at RAY_ADDRESS (a local one without it); --workers then "
+    "counts workers over the cluster [default: one per CPU of the cluster].",
+)
 def serve_command(
     host: str,
     port: int,
@@ -410,6 +417,7 @@ def serve_command(
     max_batch: int,
     max_body_mb: int,
     budget: int,
+    on_ray: bool,
 ) -> None:
     """Serve the verifiers over HTTP until interrupted: `POST /v1/verify`, SandboxFusion's
     `POST /run_code`, `GET /health`, `GET /metrics` (docs/serve.md)."""
@@ -426,6 +434,7 @@ def serve_command(
         max_body_bytes=max_body_mb * 1024 * 1024,
         max_batch=max_batch,
         budget=budget,
+        ray=on_ray,
     )
     try:
         app = make_app(settings)

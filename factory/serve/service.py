@@ -8,6 +8,10 @@
   program runs in the sandbox; its output goes back as data, for the caller to compare.
 - `GET /health`, `GET /metrics` (Prometheus text).
 
+The verifiers run in `factory verify`'s worker processes on this machine, or with `ray` in
+verification workers spread over the Ray cluster at `RAY_ADDRESS` (a local one without it), so
+the service grows by adding nodes; `/metrics` then counts the verdicts of each node.
+
 Every request but `/health` needs `Authorization: Bearer TOKEN` when the service has a token; it
 may have none only on a loopback address. Bodies past `max_body_bytes` get 413, batches past
 `max_batch` 413, and a request that does not fit the admission budget (candidates and program
@@ -21,7 +25,7 @@ import hmac
 import ipaddress
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +36,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from verified_factory.errors import FactoryError
+from verified_factory.job.metrics import RunMetrics
+from verified_factory.records import Verdict
 from verified_factory.rewards.judge import reward_of
 from verified_factory.sandboxes import Job, Sandbox, SandboxError, open_sandbox
 from verified_factory.serve.admission import Admission
@@ -39,6 +45,9 @@ from verified_factory.verify.runner import VerdictPool
 
 MAX_RUN_TIMEOUT_S = 30.0
 MAX_MEMORY_MB = 2048
+
+JudgeLines = Callable[[list[bytes]], Awaitable[list[Verdict]]]
+"""One verdict per JSON text of a candidate, in order."""
 
 
 class ServeError(FactoryError, ValueError):
@@ -57,6 +66,9 @@ class ServeSettings:
     budget: int = 4096
     """Candidates (each program run counts one) in flight across all clients."""
     item_timeout_s: float = 120.0
+    ray: bool = False
+    """Verify on the Ray cluster at `RAY_ADDRESS` (a local one without it), not in processes
+    of this machine."""
 
     def check(self) -> None:
         if self.token is None and not _loopback(self.host):
@@ -73,6 +85,8 @@ class _Metrics:
     requests: Counter[tuple[str, int]] = field(default_factory=Counter)
     verdicts: Counter[str] = field(default_factory=Counter)
     runs: Counter[str] = field(default_factory=Counter)
+    cluster: RunMetrics = field(default_factory=RunMetrics)
+    """What the Ray pool counts: verdicts by node."""
 
     def text(self, admission: Admission) -> str:
         lines = [
@@ -90,6 +104,11 @@ class _Metrics:
             *(
                 f'factory_serve_runs_total{{status="{s}"}} {n}'
                 for s, n in sorted(self.runs.items())
+            ),
+            "# TYPE factory_serve_node_verdicts_total counter",
+            *(
+                f'factory_serve_node_verdicts_total{{node="{node}"}} {n}'
+                for node, n in sorted(self.cluster.verified_on_node.items())
             ),
             "# TYPE factory_serve_in_flight gauge",
             f"factory_serve_in_flight {admission.in_flight}",
@@ -113,13 +132,10 @@ class _Refusal(Exception):
 def make_app(settings: ServeSettings) -> Starlette:
     """The service's ASGI application; its worker pool starts with the app and stops with it."""
     settings.check()
-    code_settings = {"code": {"sandbox": settings.sandbox}, **settings.settings}
-    pool = VerdictPool(
-        workers=settings.workers, settings=code_settings, item_timeout_s=settings.item_timeout_s
-    )
     admission = Admission(settings.budget)
     metrics = _Metrics()
     sandboxes: list[Sandbox] = []
+    judges: list[JudgeLines] = []  # the pool's, from the app's start to its end
 
     def sandbox() -> Sandbox:
         if not sandboxes:
@@ -138,7 +154,7 @@ def make_app(settings: ServeSettings) -> Starlette:
         _admit(admission, len(candidates))
         with admission.holding(len(candidates)):
             raw = [json.dumps(candidate).encode() for candidate in candidates]
-            verdicts = await asyncio.to_thread(pool.judge_lines, raw)
+            verdicts = await judges[0](raw)
         metrics.verdicts.update(v.status for v in verdicts)
         return JSONResponse(
             {
@@ -189,9 +205,10 @@ def make_app(settings: ServeSettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         try:
-            yield
+            async with _verifiers(settings, metrics.cluster) as judge:
+                judges.append(judge)
+                yield
         finally:
-            await asyncio.to_thread(pool.close)
             for box in sandboxes:
                 box.close()
 
@@ -202,6 +219,35 @@ def make_app(settings: ServeSettings) -> Starlette:
         Route("/metrics", guarded(metrics_page, "/metrics"), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+@asynccontextmanager
+async def _verifiers(settings: ServeSettings, cluster: RunMetrics) -> AsyncIterator[JudgeLines]:
+    """The service's verifiers, started, and stopped on the way out: worker processes here, or
+    workers on the Ray cluster."""
+    verifier_settings = {"code": {"sandbox": settings.sandbox}, **settings.settings}
+    if settings.ray:
+        from verified_factory.job.cluster import connect_ray, verifier_pool
+
+        connect_ray()
+        async with verifier_pool(
+            settings.workers, verifier_settings, settings.item_timeout_s, cluster
+        ) as pool:
+            yield pool.judge_lines
+        return
+    local = VerdictPool(
+        workers=settings.workers,
+        settings=verifier_settings,
+        item_timeout_s=settings.item_timeout_s,
+    )
+
+    async def judge_lines(lines: list[bytes]) -> list[Verdict]:
+        return await asyncio.to_thread(local.judge_lines, lines)
+
+    try:
+        yield judge_lines
+    finally:
+        await asyncio.to_thread(local.close)
 
 
 def _loopback(host: str) -> bool:

@@ -138,16 +138,22 @@ def make_handler(override: str | None, settings: dict[str, dict[str, Any]]) -> H
     return lambda lines: verify_lines(registry, lines, override)
 
 
+def line_id(raw: bytes) -> str | None:
+    """The record id a line's JSON gives, if it gives one: for the verdict of a line that could
+    not be judged."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("id"), str | int):
+        return str(data["id"])
+    return None
+
+
 def _failure_outcome(line: Line, failure: WorkerFailure) -> Outcome:
     """The verdict for a line whose worker died, raised or hung on it alone."""
     number, raw = line
-    record_id = None
-    try:
-        data = json.loads(raw)
-        if isinstance(data, dict) and isinstance(data.get("id"), str | int):
-            record_id = str(data["id"])
-    except ValueError:
-        pass
+    record_id = line_id(raw)
     status = "timeout" if failure.kind == "deadline" else "error"
     verdict = Verdict(
         id=record_id,

@@ -1,8 +1,9 @@
-"""The job's Ray plumbing, all of it: joining a cluster, the actors, their pools and restarts.
+"""The project's Ray plumbing, all of it: joining a cluster, the actors, their pools and restarts.
 
 Nothing outside this package imports Ray. The stages get two plain async functions of records
 from a running `Cluster`: `generation.complete` (completions bought once, `generation.py`) and
 `verification.judge` (verdicts, `verification.py`); the actors themselves are in `actors.py`.
+`factory serve --ray` gets a `verifier_pool` alone.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import ray
 
@@ -21,7 +23,7 @@ from verified_factory.job.cluster.verification import VerifierPool
 from verified_factory.job.metrics import RunMetrics
 from verified_factory.run_store import RunStore
 
-__all__ = ["Cluster", "JobFailed", "connect_ray"]
+__all__ = ["Cluster", "JobFailed", "VerifierPool", "connect_ray", "verifier_pool"]
 
 
 def connect_ray() -> None:
@@ -33,6 +35,26 @@ def connect_ray() -> None:
         ray.init(address=address, logging_level="WARNING")
     else:
         ray.init(include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1")
+
+
+@asynccontextmanager
+async def verifier_pool(
+    workers: int | None,
+    settings: dict[str, dict[str, Any]],
+    timeout_s: float,
+    metrics: RunMetrics,
+) -> AsyncIterator[VerifierPool]:
+    """`workers` verification workers (one per CPU of the cluster by default) spread over its
+    nodes, started; every one of them killed on the way out. `timeout_s` bounds each batch."""
+    cpus = float(ray.cluster_resources().get("CPU", 1.0))
+    count = workers or max(1, int(cpus))
+    pool = VerifierPool(verify_actors(count, settings, min(1.0, cpus / count)), timeout_s, metrics)
+    try:
+        await pool.start()
+        yield pool
+    finally:
+        for actor in pool.actors:
+            ray.kill(actor, no_restart=True)
 
 
 @dataclass(frozen=True)
@@ -49,18 +71,12 @@ class Cluster:
     ) -> AsyncIterator[Cluster]:
         """The job's generation worker and `verify.workers` verification workers (one per CPU
         of the cluster by default), started; every one of them killed on the way out."""
-        cpus = float(ray.cluster_resources().get("CPU", 1.0))
-        workers = config.verify.workers or max(1, int(cpus))
-        verifiers = VerifierPool(
-            verify_actors(workers, config, min(1.0, cpus / workers)),
-            config.verify.timeout_s,
-            metrics,
-        )
-        generation = Generation(generation_actor(config), store, metrics, streams)
-        try:
-            await verifiers.start()
-            await generation.start()
-            yield cls(generation, verifiers)
-        finally:
-            for actor in [generation.actor, *verifiers.actors]:
-                ray.kill(actor, no_restart=True)
+        async with verifier_pool(
+            config.verify.workers, config.verifier_settings(), config.verify.timeout_s, metrics
+        ) as verifiers:
+            generation = Generation(generation_actor(config), store, metrics, streams)
+            try:
+                await generation.start()
+                yield cls(generation, verifiers)
+            finally:
+                ray.kill(generation.actor, no_restart=True)

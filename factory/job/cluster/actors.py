@@ -1,4 +1,4 @@
-"""The Ray actors of a job: one async generation worker, a pool of verification workers.
+"""The Ray actors: a job's async generation worker; verification workers (a job's, the service's).
 
 Both are created with explicit restarts (Ray's default is none). The verification workers, on
 any node, return what they judge to the driver; the generation worker runs on the driver's node
@@ -122,6 +122,15 @@ class VerifyWorker:
         verdicts = judge_candidates(self._registry, candidates)
         return ray.get_runtime_context().get_node_id(), verdicts
 
+    def verify_lines(self, lines: list[tuple[int, bytes]]) -> tuple[str, list[Verdict]]:
+        """This node's id and one verdict per numbered JSON text of a candidate, read here as
+        `factory verify` reads lines: a bad one gets an `error` verdict naming its field."""
+        from verified_factory.verify.runner import verify_lines
+
+        outcomes = verify_lines(self._registry, lines, None)
+        verdicts = [Verdict.model_validate_json(text) for _, text in outcomes]
+        return ray.get_runtime_context().get_node_id(), verdicts
+
     def verify_groups(self, groups: list[list[Candidate]]) -> tuple[str, list[Verdict]]:
         """This node's id and, for each group (the samples of one problem, judged together by
         their verifier), one verdict per sample, all groups flattened."""
@@ -150,13 +159,15 @@ def generation_actor(config: JobConfig) -> ray.actor.ActorHandle:
     )
 
 
-def verify_actors(count: int, config: JobConfig, cpus_each: float) -> list[ray.actor.ActorHandle]:
-    """`count` verification workers spread over the cluster's nodes, restarted if lost."""
+def verify_actors(
+    count: int, settings: dict[str, dict[str, object]], cpus_each: float
+) -> list[ray.actor.ActorHandle]:
+    """`count` verification workers spread over the cluster's nodes, restarted if lost;
+    `settings`: what each verifier is created with, by name."""
     factory = ray.remote(VerifyWorker).options(
         num_cpus=cpus_each,
         max_restarts=-1,
         max_task_retries=0,
         scheduling_strategy="SPREAD",
     )
-    settings = config.verifier_settings()
     return [factory.remote(settings) for _ in range(count)]

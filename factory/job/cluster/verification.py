@@ -2,7 +2,8 @@
 
 `judge` is what the solve stage is given: each candidate judged alone, or together with the
 other samples of its problem when there is nothing trusted to judge one against
-(`Candidate.judged_together`).
+(`Candidate.judged_together`). `judge_lines` is what `factory serve --ray` is given: candidates
+as the JSON texts clients sent, read on the workers.
 
 A batch that outlives its deadline, or whose worker dies, is not lost: the worker is restarted
 and the batch's candidates are judged again one by one, so only a candidate that itself hangs or
@@ -19,6 +20,7 @@ from ray.exceptions import RayActorError
 
 from verified_factory.job.metrics import RunMetrics
 from verified_factory.records import Candidate, Verdict
+from verified_factory.verify.runner import line_id
 
 BATCH = 16
 """Candidates per call: small enough that every worker gets a share of a unit."""
@@ -64,6 +66,24 @@ class VerifierPool:
         verdicts.update(zip(grouped, by_agreement, strict=True))
         return [verdicts[index] for index in range(len(candidates))]
 
+    async def judge_lines(self, lines: list[bytes]) -> list[Verdict]:
+        """One verdict per JSON text of a candidate, in order, read on the workers as
+        `factory verify` reads lines: a bad one gets an `error` verdict naming its field."""
+        numbered = list(enumerate(lines, 1))
+        batches = [numbered[i : i + BATCH] for i in range(0, len(numbered), BATCH)]
+        results = await asyncio.gather(*(self._lines(batch) for batch in batches))
+        return [verdict for batch in results for verdict in batch]
+
+    async def _lines(self, lines: list[tuple[int, bytes]]) -> list[Verdict]:
+        try:
+            return await self._call(lambda actor: actor.verify_lines.remote(lines))
+        except (TimeoutError, RayActorError) as err:
+            if len(lines) == 1:
+                [(number, raw)] = lines
+                verdict = _unfinished(line_id(raw), err, self._timeout_s)
+                return [verdict.model_copy(update={"line": number})]
+            return [v for line in lines for v in await self._lines([line])]
+
     async def _alone(self, candidates: list[Candidate]) -> list[Verdict]:
         """One verdict per candidate, in order."""
         batches = [candidates[i : i + BATCH] for i in range(0, len(candidates), BATCH)]
@@ -80,14 +100,14 @@ class VerifierPool:
         try:
             return await self._call(lambda actor: actor.verify_groups.remote([group]))
         except (TimeoutError, RayActorError) as err:
-            return [_unfinished(candidate, err, self._timeout_s) for candidate in group]
+            return [_unfinished(candidate.id, err, self._timeout_s) for candidate in group]
 
     async def _batch(self, candidates: list[Candidate]) -> list[Verdict]:
         try:
             return await self._call(lambda actor: actor.verify.remote(candidates))
         except (TimeoutError, RayActorError) as err:
             if len(candidates) == 1:
-                return [_unfinished(candidates[0], err, self._timeout_s)]
+                return [_unfinished(candidates[0].id, err, self._timeout_s)]
             return [v for c in candidates for v in await self._batch([c])]
 
     async def _call(self, send: Callable[[ray.actor.ActorHandle], ray.ObjectRef]) -> list[Verdict]:
@@ -105,15 +125,15 @@ class VerifierPool:
         return verdicts
 
 
-def _unfinished(candidate: Candidate, err: BaseException, timeout_s: float) -> Verdict:
+def _unfinished(record_id: str | None, err: BaseException, timeout_s: float) -> Verdict:
     if isinstance(err, TimeoutError):
         return Verdict(
-            id=candidate.id,
+            id=record_id,
             accepted=False,
             status="timeout",
             reason=f"verification did not finish within verify.timeout_s={timeout_s:g} s; "
             "its worker was restarted",
         )
     return Verdict.error(
-        f"the verification worker died while judging this candidate: {err}", id=candidate.id
+        f"the verification worker died while judging this candidate: {err}", id=record_id
     )
