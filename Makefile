@@ -75,3 +75,4 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/dedupe_speed.py
 	$(VENV)/bin/python bench/rewards_throughput.py
 	$(VENV)/bin/python bench/serve_throughput.py
+	$(VENV)/bin/python bench/serve_throughput.py --ray

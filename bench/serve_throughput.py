@@ -3,6 +3,7 @@
 A real `factory serve` process on loopback (Docker sandbox, one worker per core); each batch is
 one `POST /v1/verify` of 512 candidates, timed from request to answer by a client in this process.
 The first batch (the workers starting) is reported apart, as in `rewards_throughput.py`.
+With `--ray` the service verifies on Ray (a local cluster here: one node, one worker per core).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--math-batches", type=int, default=11)
     parser.add_argument("--code-batches", type=int, default=4)
     parser.add_argument("--sandbox", default="docker", choices=["docker", "process"])
+    parser.add_argument("--ray", action="store_true", help="factory serve --ray")
     args = parser.parse_args()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -63,17 +65,20 @@ def main() -> None:
         token = Path(scratch) / "token"
         token.write_text(TOKEN)
         command = [str(FACTORY), "serve", "--port", str(port), "--token-file", str(token)]
-        server = subprocess.Popen([*command, "--sandbox", args.sandbox], env=os.environ)
+        command += ["--sandbox", args.sandbox, *(["--ray"] if args.ray else [])]
+        server = subprocess.Popen(command, env={**os.environ, "RAY_ADDRESS": ""})
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
+            for _ in range(600):
                 try:
                     urllib.request.urlopen(url + "/health", timeout=1).close()
                     break
                 except OSError:
                     time.sleep(0.2)
+            where = "on Ray" if args.ray else "in processes"
             print(
-                "factory serve on loopback, POST /v1/verify, 64 prompts x 8 completions a batch\n"
+                f"factory serve on loopback, verifying {where}, POST /v1/verify, "
+                "64 prompts x 8 completions a batch\n"
                 "| rewards | batch | batches timed | rewards/s | p50 batch s | p99 batch s | "
                 "first batch s | rewarded 1.0 | rewards |\n|---|---|---|---|---|---|---|---|---|"
             )

@@ -24,6 +24,7 @@ import asyncio
 import hmac
 import ipaddress
 import json
+import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -229,7 +230,11 @@ async def _verifiers(settings: ServeSettings, cluster: RunMetrics) -> AsyncItera
     if settings.ray:
         from verified_factory.job.cluster import connect_ray, verifier_pool
 
+        # Ray puts its own SIGTERM handler (an exit in the middle of the event loop) in place of
+        # the server's, which stops the service in order: the server's is put back.
+        server_handler = signal.getsignal(signal.SIGTERM)
         connect_ray()
+        signal.signal(signal.SIGTERM, server_handler)
         async with verifier_pool(
             settings.workers, verifier_settings, settings.item_timeout_s, cluster
         ) as pool:

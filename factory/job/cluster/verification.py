@@ -70,7 +70,9 @@ class VerifierPool:
         """One verdict per JSON text of a candidate, in order, read on the workers as
         `factory verify` reads lines: a bad one gets an `error` verdict naming its field."""
         numbered = list(enumerate(lines, 1))
-        batches = [numbered[i : i + BATCH] for i in range(0, len(numbered), BATCH)]
+        # Four batches a worker at most: a client's batch is often large, and each call costs.
+        size = max(BATCH, -(-len(numbered) // (4 * len(self._actors))))
+        batches = [numbered[i : i + size] for i in range(0, len(numbered), size)]
         results = await asyncio.gather(*(self._lines(batch) for batch in batches))
         return [verdict for batch in results for verdict in batch]
 
