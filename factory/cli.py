@@ -402,6 +402,14 @@ def serve_model_command(
     help="Candidates and program runs in flight across all clients; past it, 429.",
 )
 @click.option(
+    "--item-timeout-s",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="A candidate's time in a worker (on Ray: a call's) before the worker is replaced and "
+    "the candidate gets `timeout`.",
+)
+@click.option(
     "--ray",
     "on_ray",
     is_flag=True,
@@ -417,6 +425,7 @@ def serve_command(
     max_batch: int,
     max_body_mb: int,
     budget: int,
+    item_timeout_s: float,
     on_ray: bool,
 ) -> None:
     """Serve the verifiers over HTTP until interrupted: `POST /v1/verify`, SandboxFusion's
@@ -434,6 +443,7 @@ def serve_command(
         max_body_bytes=max_body_mb * 1024 * 1024,
         max_batch=max_batch,
         budget=budget,
+        item_timeout_s=item_timeout_s,
         ray=on_ray,
     )
     try:

@@ -88,6 +88,7 @@ def _serve(tmp: Path, pythonpath: str, *args: str) -> Iterator[Server]:
 def server(tmp_path_factory: pytest.TempPathFactory, test_plugins: str) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve")
     options = ["--sandbox", "process", "--workers", "2", "--budget", "4", "--max-batch", "4"]
+    options += ["--item-timeout-s", "3"]
     yield from _serve(tmp, test_plugins, *options, "--max-body-mb", "1")
 
 
@@ -188,6 +189,16 @@ def test_a_client_that_disconnects_and_a_worker_killed_mid_batch(server: Server)
     assert answer["rewards"] == [1.0, None, 0.0, None]
     assert server.process.poll() is None
     assert server.call("POST", "/v1/verify", {"candidates": [scripted(5)]})[2]["rewards"] == [1.0]
+
+
+def test_a_candidate_that_hangs_its_worker_times_out_alone(server: Server) -> None:
+    batch = [scripted(1), scripted(2, do="hang"), scripted(3, "b")]
+    status, _, answer = server.call("POST", "/v1/verify", {"candidates": batch})
+    assert status == 200, answer
+    assert [v["status"] for v in answer["verdicts"]] == ["accepted", "timeout", "rejected"]
+    assert answer["rewards"] == [1.0, 0.0, 0.0]  # a timeout is the candidate's own: 0.0
+    assert "within 3 s" in answer["verdicts"][1]["reason"], answer["verdicts"][1]
+    _settled(server)
 
 
 def test_a_public_address_without_a_token_does_not_start() -> None:
