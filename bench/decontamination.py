@@ -1,4 +1,4 @@
-"""Decontamination against HumanEval and MBPP: planted copies caught, our own problems kept, speed.
+"""Decontamination: planted copies caught, our own problems kept, speed.
 
 Planted copies (`bench/planted_contamination.py`) of all 164 HumanEval and 974 MBPP problems,
 read from the repository's copies (`tests/data/benchmarks`): exact, whitespace changed,
@@ -7,6 +7,11 @@ Clean problems: the project's own generators. Also reported: each field of a cop
 as exported rows, and MBPP's own non-test problems against its test split (different problems in
 the same words, many of them one-word variants of a test problem: an upper bound on removals of
 look-alikes).
+
+Then benchmark items as people paste them (`bench/pasted_contamination.py`): MBPP in its prompt
+with its asserts, HumanEval renamed and run into one line, GSM8K and MATH-500 questions behind
+instructions and with their numbers changed, checked against all four benchmarks, with
+generated problems pasted in the same formats as the look-alikes that must stay.
 
     .venv/bin/python bench/decontamination.py [--clean-seeds 2] [--texts 100000]
 """
@@ -23,7 +28,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmark_data import HUMANEVAL, MBPP
+from benchmark_data import BENCHMARKS, HUMANEVAL, MBPP
+from pasted_contamination import look_alikes as pasted_look_alikes
+from pasted_contamination import pasted
 from planted_contamination import (
     as_row,
     clean_problems,
@@ -56,10 +63,10 @@ def only(field: str) -> Callable[[Problem], Problem]:
     return strip
 
 
-def build() -> Decontaminator:
+def build(paths: Sequence[Path]) -> Decontaminator:
     tracemalloc.start()
     start = time.perf_counter()
-    checker = Decontaminator(load_benchmarks([HUMANEVAL, MBPP]))
+    checker = Decontaminator(load_benchmarks(paths))
     seconds = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -92,6 +99,25 @@ def clean(checker: Decontaminator, seeds: int) -> list[Problem]:
     return problems
 
 
+def _own_item(problem: Problem, hit: Hit) -> bool:
+    item = problem.id.split("#")[0]
+    return item in (hit.item_id, f"{hit.benchmark.lower()}/{hit.item_id}")
+
+
+def pasted_copies(checker: Decontaminator) -> None:
+    print("\n| pasted as | removed | naming their own item | rules |\n|---|---|---|---|")
+    for kind, copies in pasted(seed=0).items():
+        hits = [checker.check_problem(p) for p in copies]
+        own = sum(h is not None and _own_item(p, h) for p, h in zip(copies, hits, strict=True))
+        print(f"| {kind} | {rate(hits)} | {own} | {rules(hits)} |")
+    problems = pasted_look_alikes()
+    hits = [checker.check_problem(p) for p in problems]
+    print(f"\ngenerated problems pasted in the same formats removed: {rate(hits)}")
+    for problem, hit in zip(problems, hits, strict=True):
+        if hit is not None:
+            print(f"  {problem.id}: {hit}")
+
+
 def look_alikes() -> None:
     """MBPP's train and prompt problems against its test split (ids 11-510)."""
     items = load_benchmarks([MBPP])
@@ -101,7 +127,9 @@ def look_alikes() -> None:
     print(f"\nMBPP non-test problems against the MBPP test split: {rate(hits)} ({rules(hits)})")
 
 
-def throughput(checker: Decontaminator, problems: list[Problem], texts: int) -> None:
+def throughput(
+    checker: Decontaminator, problems: list[Problem], texts: int, against: Sequence[Path]
+) -> None:
     many = (problems * (texts // len(problems) + 1))[:texts]
     start = time.perf_counter()
     for problem in many:
@@ -123,12 +151,12 @@ def throughput(checker: Decontaminator, problems: list[Problem], texts: int) -> 
                 out.write(problem.model_dump_json() + "\n")
         start = time.perf_counter()
         counts = decontaminate_file(
-            source, Path(folder) / "out.jsonl", Path(folder) / "log.jsonl", [HUMANEVAL, MBPP]
+            source, Path(folder) / "out.jsonl", Path(folder) / "log.jsonl", against
         )
         seconds = time.perf_counter() - start
     print(
         f"decontaminate_file, {texts:,} problem lines (index, JSON and validation included): "
-        f"{seconds:.1f} s; {json.dumps(counts.__dict__)}"
+        f"{seconds:.1f} s ({texts / seconds:,.0f} lines/s); {json.dumps(counts.__dict__)}"
     )
 
 
@@ -137,11 +165,17 @@ def main() -> None:
     parser.add_argument("--clean-seeds", type=int, default=2, help="1,400 code + 1,400 math each")
     parser.add_argument("--texts", type=int, default=100_000)
     args = parser.parse_args()
-    checker = build()
+    print("against HumanEval and MBPP:")
+    checker = build([HUMANEVAL, MBPP])
     planted_copies(checker)
     problems = clean(checker, args.clean_seeds)
     look_alikes()
-    throughput(checker, problems, args.texts)
+    throughput(checker, problems, args.texts, [HUMANEVAL, MBPP])
+    print("\nagainst HumanEval, MBPP, GSM8K (test) and MATH-500 (tests/data/benchmarks):")
+    every = build([BENCHMARKS])
+    pasted_copies(every)
+    problems = clean(every, args.clean_seeds)
+    throughput(every, problems, args.texts, [BENCHMARKS])
 
 
 if __name__ == "__main__":

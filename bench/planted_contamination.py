@@ -219,14 +219,14 @@ def reworded(problem: Problem, rng: random.Random) -> Problem:
     return _with(problem, "reworded", statement, reference, tests)
 
 
-def numbers(problem: Problem, rng: random.Random) -> Problem:
-    def change(text: str) -> str:
-        return re.sub(
-            r"(?<![A-Za-z_\d])\d+", lambda m: str(int(m.group()) + rng.randint(1, 9)), text
-        )
+def change_numbers(text: str, rng: random.Random) -> str:
+    """Every integer literal of the text, each raised by 1 to 9."""
+    return re.sub(r"(?<![A-Za-z_\d])\d+", lambda m: str(int(m.group()) + rng.randint(1, 9)), text)
 
-    statement, reference, tests = _fields(problem)
-    return _with(problem, "numbers", change(statement), change(reference), change(tests))
+
+def numbers(problem: Problem, rng: random.Random) -> Problem:
+    statement, reference, tests = (change_numbers(text, rng) for text in _fields(problem))
+    return _with(problem, "numbers", statement, reference, tests)
 
 
 def edited(problem: Problem, rng: random.Random) -> Problem:

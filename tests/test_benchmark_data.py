@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 
-from benchmark_data import BENCHMARKS, HUMANEVAL, MATH_PEER, MBPP
+from benchmark_data import BENCHMARKS, GSM8K, HUMANEVAL, MATH500, MATH_PEER, MBPP
 
 from verified_factory.curate.benchmarks import load_benchmarks
 
@@ -15,14 +16,27 @@ PUBLISHED = {
 }
 
 
+PUBLISHED_GZIPPED = {
+    # openai/grade-school-math, grade_school_math/data/test.jsonl
+    GSM8K: "3730d312f6e3440559ace48831e51066acaca737f6eabec99bccb9e4b3c39d14",
+    # openai/prm800k, prm800k/math_splits/test.jsonl (the sha256 of its Git LFS pointer)
+    MATH500: "35dc41080a3680858b27fa7e0533d2d547825316fc5dafe5d316f4ccc5a06132",
+}
+
+
 def test_the_copies_are_the_published_files() -> None:
     digests = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in PUBLISHED}
     assert digests == PUBLISHED
+    unzipped = {
+        path: hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
+        for path in PUBLISHED_GZIPPED
+    }
+    assert unzipped == PUBLISHED_GZIPPED
 
 
-def test_the_benchmark_folder_loads_whole_as_humaneval_and_mbpp() -> None:
+def test_the_benchmark_folder_loads_whole_as_the_four_benchmarks() -> None:
     items = load_benchmarks([BENCHMARKS])
     counts = {
         name: sum(i.benchmark == name for i in items) for name in {i.benchmark for i in items}
     }
-    assert counts == {"HumanEval": 164, "mbpp": 974}
+    assert counts == {"HumanEval": 164, "mbpp": 974, "gsm8k": 1319, "math500": 500}

@@ -19,7 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from benchmark_data import HUMANEVAL, MBPP
+from benchmark_data import BENCHMARKS, HUMANEVAL, MBPP
+from pasted_contamination import look_alikes, pasted
 from planted_contamination import (
     KINDS,
     as_row,
@@ -37,12 +38,17 @@ from verified_factory.curate.benchmarks import (
     load_benchmarks,
     pull_benchmarks,
 )
-from verified_factory.curate.decontaminate import Decontaminator, Hit, decontaminate_file
+from verified_factory.curate.decontaminate import (
+    Decontaminator,
+    Hit,
+    decontaminate_file,
+    literal_calls,
+)
 from verified_factory.models.base import Message
 from verified_factory.records import Problem, Verdict
 from verified_factory.rows import Attempt
 
-RULES = {"ngram", "code", "statement", "ngram_numbers", "code_numbers"}
+RULES = {"ngram", "code", "calls", "statement", "ngram_numbers", "code_numbers"}
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +180,9 @@ def test_math_copies_are_caught_with_their_numbers_changed(math_checker: Deconta
     for old, new in (("2 more", "5 more"), ("10 pages", "11 pages")):
         changed = changed.replace(old, new)
     hit = math_checker.check_problem(_math("Some context first. " + changed))
-    assert hit is not None and hit.item_id == "1" and hit.rule == "ngram_numbers"
+    # The whole statement inside the text, up to numbers (the n-grams would catch it next).
+    assert hit is not None and hit.item_id == "1", hit
+    assert hit.rule == "statement" and "up to numbers" in hit.detail, hit
     same = math_checker.check_problem(_math(MATH_LIKE[0]["problem"]))
     assert same is not None and (same.item_id, same.rule) == ("test/algebra/1.json", "statement")
 
@@ -194,6 +202,106 @@ def test_a_copied_math_solution_in_an_answer_is_caught(math_checker: Decontamina
     }
     hit = math_checker.check_row(row)
     assert hit is not None and hit.benchmark == "gsm8k"
+
+
+# --- benchmark items as people paste them ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def every_checker() -> Decontaminator:
+    """Against the four benchmarks the repository ships: HumanEval, MBPP, GSM8K, MATH-500."""
+    return Decontaminator(load_benchmarks([BENCHMARKS]))
+
+
+@pytest.fixture(scope="module")
+def pastes() -> dict[str, list[Problem]]:
+    return pasted(seed=0)
+
+
+PASTE_KINDS = [
+    *("mbpp_prompt", "mbpp_reworded", "mbpp_renamed", "mbpp_sentence"),
+    *("humaneval_renamed", "humaneval_wrapped", "humaneval_prose"),
+    *("gsm8k_prompt", "gsm8k_numbers", "gsm8k_edited"),
+    *("math500_prompt", "math500_spacing", "math500_numbers"),
+]
+
+
+def test_every_paste_kind_is_measured(pastes: dict[str, list[Problem]]) -> None:
+    assert sorted(pastes) == sorted(PASTE_KINDS)
+    assert all(p.reference is None and p.tests is None for ps in pastes.values() for p in ps)
+
+
+@pytest.mark.parametrize("kind", PASTE_KINDS)
+def test_removes_at_least_99_percent_of_each_kind_of_paste_naming_its_item(
+    every_checker: Decontaminator, pastes: dict[str, list[Problem]], kind: str
+) -> None:
+    problems = pastes[kind]
+    hits = [every_checker.check_problem(p) for p in problems]
+    missed = [p.id for p, hit in zip(problems, hits, strict=True) if hit is None]
+    assert len(missed) <= 0.01 * len(problems), missed[:5]
+    own = sum(
+        hit is not None and p.id.split("#")[0].split("/", 1)[-1] in hit.item_id
+        for p, hit in zip(problems, hits, strict=True)
+    )
+    # MBPP and GSM8K hold a few items twice: naming the twin is no error.
+    assert own >= 0.98 * len(problems), (kind, own, len(problems))
+
+
+def test_generated_problems_pasted_the_same_way_are_kept(every_checker: Decontaminator) -> None:
+    problems = look_alikes()
+    assert {p.domain for p in problems} == {"code", "math"} and len(problems) >= 5000
+    removed = [(p.id, hit) for p in problems if (hit := every_checker.check_problem(p))]
+    assert len(removed) <= 0.01 * len(problems), removed[:5]
+
+
+def test_the_mbpp_prompt_of_the_report_is_caught_by_its_asserts(
+    every_checker: Decontaminator,
+) -> None:
+    pasted_prompt = (
+        "Write a python function to find the minimum of two numbers. Your code should pass "
+        "these tests:\nassert minimum(1,2) == 1\nassert minimum(-5,-4) == -5\n"
+        "assert minimum(0,0) == 0"
+    )
+    hit = every_checker.check_problem(Problem(id="p", domain="code", problem=pasted_prompt))
+    assert hit is not None and (hit.benchmark, hit.rule) == ("mbpp", "calls"), hit
+    assert "minimum(" in hit.detail
+    # As text taken for code too, the asserts are the item's test code, window for window.
+    as_code = every_checker.check_text(pasted_prompt, "code")
+    assert as_code is not None and as_code.item_id == hit.item_id, as_code
+    # The sentence alone, behind an instruction: the item's short statement as a sentence.
+    alone = every_checker.check_text(
+        "Solve this problem in Python:\nImplement a python function that will find the minimum "
+        "of two numbers.",
+        "code",
+    )
+    assert alone is not None and alone.rule == "statement" and alone.item_id == hit.item_id
+
+
+def test_one_call_of_an_item_or_the_topic_alone_is_not_a_copy(
+    every_checker: Decontaminator,
+) -> None:
+    one_call = "Return the smaller of a and b.\nassert minimum(1,2) == 1\nassert minimum(7,9) == 7"
+    assert every_checker.check_text(one_call, "code") is None
+    topic = "Write a function that returns the minimum of two numbers a and b, without min()."
+    assert every_checker.check_text(topic, "code") is None
+
+
+def test_literal_calls_are_calls_of_named_functions_with_literal_arguments() -> None:
+    text = (
+        "assert minimum(1, 2) == 1\n"
+        "assert set(similar_elements((3, 4), (5, 4))) == set((4,))\n"
+        'assert text_match("ab  c") == "Found a match!"\n'
+        "assert f(x, 2) == 3\n"  # a name among the arguments
+        "print(len([1, 2]))\n"  # builtins
+        ">>> has_close_elements([1.0, -2.8e3], 0.5)\nFalse\n"
+        "g()\n"  # no arguments
+    )
+    assert literal_calls(text) == {
+        "minimum(1,2)",
+        "similar_elements((3,4),(5,4))",
+        "text_match('abc')",
+        "has_close_elements([1.0,-2.8e3],0.5)",
+    }
 
 
 # --- loading benchmarks ----------------------------------------------------------------------

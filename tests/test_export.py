@@ -590,6 +590,8 @@ def test_removals_are_written_summarised_and_left_out(tmp_path: Path) -> None:
         {"record_id": "q2/s1", "benchmark": "MATH", "rule": "ngram", "item_id": "MATH/9"},
         {"record_id": "q1", "benchmark": "gsm8k", "rule": "statement", "item_id": "gsm8k/4"},
         {"record_id": "q1", "benchmark": "gsm8k", "rule": "ngram", "item_id": "gsm8k/4"},
+        {"record_id": "q2/s1", "benchmark": "gsm8k", "rule": "ngram", "item_id": "gsm8k/4"},
+        {"record_id": "q2/s1", "benchmark": "gsm8k", "rule": "ngram", "item_id": "gsm8k/7"},
     ]
     out = tmp_path / "out"
     summary = export_run(
@@ -607,13 +609,14 @@ def test_removals_are_written_summarised_and_left_out(tmp_path: Path) -> None:
     written = [json.loads(line) for line in (out / "removals.jsonl").read_text().splitlines()]
     assert written == sorted(removals, key=lambda r: json.dumps(r, sort_keys=True))
     assert all(list(record) == sorted(record) for record in written)
-    assert (summary.removals, summary.removed, summary.rows) == (3, 3, 2)
+    assert (summary.removals, summary.removed, summary.rows) == (5, 3, 2)
     body = (out / "README.md").read_text().split("---\n", 2)[2]
     for fact in [
-        "| `MATH` | `ngram` | 1 |",
-        "| `gsm8k` | `ngram` | 1 |",
-        "| `gsm8k` | `statement` | 1 |",
-        "Removed by curation: 3 attempts, named by 3 removal records",
+        "| benchmark | rule | records | benchmark items hit |",
+        "| `MATH` | `ngram` | 1 | 1 |",
+        "| `gsm8k` | `ngram` | 3 | 2 |",  # three records, two items
+        "| `gsm8k` | `statement` | 1 | 1 |",
+        "Removed by curation: 3 attempts, named by 5 removal records",
     ]:
         assert fact in body
 

@@ -14,13 +14,28 @@ the order they are tried (the first that matches names the item):
   them. Each identifier that is not a keyword, builtin or attribute becomes the distance back to
   its previous occurrence (Baker's parameterised matching), so a consistent renaming changes
   nothing; comments go, strings (their words) and numbers stay.
+- `calls`: the record calls an item's function with the item's literal arguments, as its tests
+  and examples do (`minimum(1,2)` of `assert minimum(1,2) == 1`, `f([1.0,2.0],0.5)` of a
+  doctest), in any field but a reference solution, prose included: `CALLS` of them (all, for an
+  item with fewer), or three with the function renamed (arguments of `MIN_RENAMED_ARGS`
+  characters or more only). A call whose arguments run to `LONG_ARGUMENTS` characters counts
+  two. Arguments lose their whitespace, and a call that `COMMON_ITEMS` items make is dropped.
+  This is what an MBPP item pasted with its asserts is caught by, its sentence being shorter
+  than any n-gram; of items making the same calls (MBPP has such twins), the one whose
+  statement shares most words with the record is named.
 - `statement`: a statement, or a paragraph of one, is an item's statement word for word once
-  both lose their opening instruction: the short statements (an MBPP task is often under 13 words)
-  that no n-gram catches.
-- `ngram_numbers`, `code_numbers` and `statement` again: the same with numbers as one
-  placeholder, to catch copies with substituted literals. The prose must keep `MIN_WORDS` words
-  (so "solve for x: N x + N = N" is not a copy of every linear equation); tests are left out of
-  the code view, where without their numbers they are only a shape.
+  both lose their opening instruction. An item's statement (a program's: its docstring before
+  the examples) is found inside a longer text too, sized to the item rather than one n for all:
+  anywhere when it has `MIN_WORDS` words or more; as a sentence or line (split at `.?!:`, line
+  ends and `>>>`) of at most `SLACK` more words when it is shorter ("Implement a function that
+  will find the minimum of two numbers."); and when the text holds `COVER` of it in runs of
+  `MIN_WORDS` words (a word or two changed: a renamed function in its docstring).
+- `ngram_numbers`, `code_numbers` and `statement` again: the same with each number as a
+  placeholder, to catch copies with substituted literals. Each number keeps its place, so a
+  template with other terms is not a copy ("the remainder when 5^96 is divided by 12" is not
+  "when 129^34 + 96^38 is divided by 11"). The prose must keep `MIN_WORDS` words (of two letters
+  or more, so "solve for x: N x + N = N" is not a copy of every linear equation); tests are left
+  out of the code view, where without their numbers they are only a shape.
 
 An n-gram or window that `COMMON_ITEMS` items share is boilerplate (a test harness, a nested loop,
 an input list that MBPP reuses) and is not evidence of any of them.
@@ -58,7 +73,7 @@ from verified_factory.records import (
 )
 from verified_factory.rows import Attempt
 
-Rule = Literal["ngram", "code", "statement", "ngram_numbers", "code_numbers", "embedding"]
+Rule = Literal["ngram", "code", "calls", "statement", "ngram_numbers", "code_numbers", "embedding"]
 
 CODE_NGRAM = 12
 """Python tokens in a code window: about a line."""
@@ -72,6 +87,16 @@ MIN_WORDS = 8
 """Words (not numbers) a number-masked n-gram or statement needs."""
 COMMON_ITEMS = 3
 """Items that share an n-gram for it to be boilerplate rather than evidence."""
+CALLS = 2
+"""An item's calls with literal arguments a record must make (all of them, if it has fewer)."""
+MIN_RENAMED_ARGS = 4
+"""Characters of arguments a call needs to be evidence with its function renamed: not `f(10)`."""
+LONG_ARGUMENTS = 16
+"""Characters of arguments that make one call count as two: `f([5,3,5,2,3,3,9,0,123])`."""
+SLACK = 3
+"""Words a sentence or line may have beyond a short item statement it contains."""
+COVER = 0.5
+"""Share of an item's statement a text must hold, in runs of `MIN_WORDS` words, to copy it."""
 NUMBER = "<n>"
 
 
@@ -95,12 +120,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
 
 
-_NUMBER_RUN = re.compile(r"\b\d+(?: \d+)*\b")
-
-
 def mask_numbers(tokens: Sequence[str]) -> list[str]:
-    """Every run of number tokens as one placeholder (`1.5, 2` is three tokens, then one)."""
-    return _NUMBER_RUN.sub(NUMBER, " ".join(tokens)).split()
+    """Every number token as one placeholder. Each number keeps its own, so a copy with its
+    numbers changed keeps its shape while a template with other terms does not: "the remainder
+    when 5^96 is divided by 12" (three numbers) is not "when 129^34 + 96^38 is divided by 11"."""
+    return [NUMBER if token < ":" else token for token in tokens]  # digits sort before letters
 
 
 def _mask_code_numbers(tokens: list[str]) -> list[str]:
@@ -163,12 +187,65 @@ def statement_words(text: str) -> list[str]:
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
-_DEFINITION = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w+", re.MULTILINE)
+_DEFINITION = re.compile(r"(?:^|[\s:;.])(?:async\s+)?(?:def\s+\w+\s*\(|class\s+\w+\s*[(:])")
 
 
 def looks_like_code(text: str) -> bool:
-    """Whether a statement is Python (a HumanEval prompt) rather than prose."""
+    """Whether a statement holds Python (a HumanEval prompt, even run into one line behind an
+    instruction) rather than only prose."""
     return _DEFINITION.search(text) is not None
+
+
+_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_STRING = re.compile(r"'(?:\\.|[^'\\\n])*'" + r'|"(?:\\.|[^"\\\n])*"')
+_LITERAL_NUMBER = re.compile(r"\d[\w.]*")
+_LITERAL_WORD = re.compile(r"\b(?:True|False|None)\b")
+_LITERAL_PUNCTUATION = " \t\r\n,+-.[](){}:'"
+MAX_CALL_CHARS = 400
+
+
+def literal_calls(text: str) -> set[str]:
+    """Each call of a named function (not a builtin) whose arguments are all literals, as
+    `name(arguments)` with the arguments' whitespace removed: `minimum(1,2)`."""
+    found = set()
+    for match in _CALL.finditer(text):
+        name = match.group(1)
+        if name in _KEPT_NAMES:
+            continue
+        start = at = match.end()
+        depth, stop = 1, min(len(text), start + MAX_CALL_CHARS)
+        while at < stop and depth:
+            depth += (text[at] in "([{") - (text[at] in ")]}")
+            at += 1
+        arguments = text[start : at - 1]
+        if depth or not arguments.strip():
+            continue
+        bare = _LITERAL_WORD.sub("", _LITERAL_NUMBER.sub("", _STRING.sub("''", arguments)))
+        if bare.strip(_LITERAL_PUNCTUATION):  # a name among the arguments: not all literals
+            continue
+        found.add(f"{name}({''.join(arguments.split())})".replace('"', "'"))
+    return found
+
+
+def _renamed(call: str) -> str | None:
+    """The call with its function's name gone, when its arguments alone say enough."""
+    arguments = call[call.index("(") :]
+    return "@" + arguments if len(arguments) - 2 >= MIN_RENAMED_ARGS else None
+
+
+_SEGMENT = re.compile(r"(?<=[.?!:])\s+|\n|>>>")
+_DOCSTRING = re.compile(r'("""|\'\'\')(.*?)(?:\1|\Z)', re.DOTALL)
+_EXAMPLES = re.compile(r">>>|\b(?:for )?examples?\b|\be\.g\.", re.IGNORECASE)
+
+
+def _docstring_prose(code: str) -> str:
+    """What a program's first docstring says before its examples: a HumanEval task, told."""
+    docstring = _DOCSTRING.search(code)
+    return _EXAMPLES.split(docstring.group(2), maxsplit=1)[0] if docstring else ""
+
+
+PREFIX = 3
+"""Words an item statement's start is looked up by; shorter statements are not looked for."""
 
 
 # --- the index -----------------------------------------------------------------------------
@@ -196,7 +273,8 @@ class _GramIndex:
 
     def add(self, tokens: Sequence[str], item: int, min_words: int = 0) -> None:
         """Index the n-grams of `tokens` that hold at least `min_words` words (not numbers)."""
-        counts = list(accumulate((t[0].isalpha() for t in tokens), initial=0))
+        # A word is two letters or more: `2 x 4 3 x 3` (a polynomial) is numbers.
+        counts = list(accumulate((t[0].isalpha() and len(t) > 1 for t in tokens), initial=0))
         for start, gram in enumerate(_grams(tokens, self.n)):
             if counts[start + self.n] - counts[start] < min_words:
                 continue
@@ -278,6 +356,47 @@ class _CodeIndex:
         return self.owners[text], where[text], count, size
 
 
+@dataclass
+class _CallIndex:
+    """Calls with literal arguments, each to every item that makes it; a call that
+    `COMMON_ITEMS` items make is dropped (`seal`), and `sizes` counts each item's calls kept."""
+
+    items: dict[str, list[int]] = field(default_factory=dict)
+    sizes: Counter[int] = field(default_factory=Counter)
+    words: dict[int, set[str]] = field(default_factory=dict)  # item -> its statement's words
+
+    def add(self, calls: set[str], item: int, words: set[str]) -> None:
+        for call in calls:
+            self.items.setdefault(call, []).append(item)
+        if calls:
+            self.words[item] = words
+
+    def seal(self) -> None:
+        self.items = {c: items for c, items in self.items.items() if len(items) < COMMON_ITEMS}
+        self.sizes = Counter(item for items in self.items.values() for item in items)
+
+    def made(
+        self, calls: set[str], least: int, most: int, words: set[str]
+    ) -> tuple[int, int, str] | None:
+        """The item whose calls are among `calls`, how many and one of them: at least `least`
+        and either `most` or all the item's calls, a call with `LONG_ARGUMENTS` characters of
+        arguments counting two. Of items with as many, the one whose statement shares most of
+        `words` (MBPP has items with the same calls)."""
+        known = [(call, self.items[call]) for call in sorted(calls) if call in self.items]
+        made: Counter[int] = Counter()
+        weight: Counter[int] = Counter()
+        for call, items in known:
+            made.update(items)
+            weight.update(
+                {item: 1 + (len(call) - call.index("(") - 2 >= LONG_ARGUMENTS) for item in items}
+            )
+        enough = [item for item in made if weight[item] >= max(least, min(most, self.sizes[item]))]
+        if not enough:
+            return None
+        best = max(enough, key=lambda i: (made[i], len(words & self.words[i]), -i))
+        return best, made[best], next(call for call, items in known if best in items)
+
+
 # --- the decontaminator --------------------------------------------------------------------
 
 
@@ -291,6 +410,7 @@ class _Text:
     code: bool = False
     statement: bool = False
     tests: bool = False  # mostly literals: with numbers masked only a shape is left
+    solution: bool = False  # a reference: its own calls, not the item's tests or examples
 
     def prose_words(self) -> list[str]:
         return statement_words(self.text) if self.statement else words(self.text)
@@ -314,9 +434,19 @@ class Decontaminator:
         self._code = _CodeIndex()
         self._code_masked = _CodeIndex()  # numbers as one placeholder
         self._statements: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        # Statements by their first PREFIX words: of MIN_WORDS words or more as written and
+        # with numbers masked, and shorter ones.
+        self._starts: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        self._short_starts: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        self._masked_starts: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        self._told = _GramIndex(MIN_WORDS)  # windows of the items' statements
+        self._told_sizes: dict[int, int] = {}
+        self._calls = _CallIndex()  # `name(arguments)` -> items
+        self._renamed_calls = _CallIndex()  # `@(arguments)` -> items
         for number, item in enumerate(self.items):
             self._add(number, item)
-        for index in (*self._prose.values(), self._code, self._code_masked):
+        indexes = (*self._prose.values(), self._code, self._code_masked)
+        for index in (*indexes, self._told, self._calls, self._renamed_calls):
             index.seal()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -354,6 +484,22 @@ class Decontaminator:
         if statement := tuple(statement_words(item.problem)):
             key = hash(tuple(mask_numbers(statement)))
             self._statements.setdefault(key, []).append((number, statement))
+        # Looked for inside longer texts: a prose statement, or a program's docstring told.
+        told = _docstring_prose(item.problem) if looks_like_code(item.problem) else item.problem
+        if len(statement := tuple(statement_words(told))) >= MIN_WORDS:
+            self._told.add(statement, number, MIN_GRAM_WORDS)
+            self._told_sizes[number] = len(statement)
+        if len(statement) >= PREFIX:
+            starts = self._starts if len(statement) >= MIN_WORDS else self._short_starts
+            starts.setdefault(hash(statement[:PREFIX]), []).append((number, statement))
+            masked = tuple(mask_numbers(statement))
+            if sum(t != NUMBER for t in masked) >= MIN_WORDS:
+                start = hash(masked[:PREFIX])
+                self._masked_starts.setdefault(start, []).append((number, masked))
+        calls = literal_calls(item.tests) | literal_calls(item.problem)
+        said = set(statement_words(told))
+        self._calls.add(calls, number, said)
+        self._renamed_calls.add({r for c in calls if (r := _renamed(c))}, number, said)
 
     def _check_fields(self, texts: Iterable[_Text]) -> Hit | None:
         """Whether the fields of one record copy an item, the most literal evidence first."""
@@ -364,6 +510,8 @@ class Decontaminator:
             return hit
         code = [(t, code_tokens(t.text)) for t in texts if t.code]
         if hit := self._check_code(self._code, [(t.name, c) for t, c in code], "code"):
+            return hit
+        if hit := self._check_calls(texts, {w for _, tokens in prose for w in tokens}):
             return hit
         for t in texts:
             if t.statement and (hit := self._check_statement(t, words_of[t.name])):
@@ -391,19 +539,77 @@ class Decontaminator:
             return self._hit(item, rule, detail)
         return None
 
+    def _check_calls(self, texts: Iterable[_Text], words: set[str]) -> Hit | None:
+        calls = set().union(
+            *(literal_calls(t.text) for t in texts if not t.solution and "(" in t.text)
+        )
+        if not calls:
+            return None
+        renamed = {r for c in calls if (r := _renamed(c))}
+        views = (
+            (self._calls, calls, 1, CALLS, ""),
+            (self._renamed_calls, renamed, 2, 3, " renamed"),
+        )
+        for index, keys, least, most, how in views:
+            if found := index.made(keys, least, most, words):
+                item, made, call = found
+                detail = (
+                    f"makes {made} of the item's {index.sizes[item]} calls with literal "
+                    f"arguments{how}: {call}"
+                )
+                return self._hit(item, "calls", detail)
+        return None
+
     def _check_statement(self, text: _Text, whole: list[str]) -> Hit | None:
         paragraphs = _PARAGRAPH_BREAK.split(text.text)
-        statements = [tuple(whole)]
+        masked_whole = mask_numbers(whole)
+        statements = [(tuple(whole), masked_whole)]
         if len(paragraphs) > 1:  # a row's prompt: the template's instruction, then the statement
-            statements += [tuple(statement_words(p)) for p in paragraphs]
-        for statement in statements:
-            masked = mask_numbers(statement)
+            for paragraph in paragraphs:
+                words_of = statement_words(paragraph)
+                statements.append((tuple(words_of), mask_numbers(words_of)))
+        for statement, masked in statements:
             for item, theirs in self._statements.get(hash(tuple(masked)), ()):
                 if statement == theirs:
                     return self._hit(item, "statement", f"{text.name} is the item's statement")
                 if sum(t != NUMBER for t in masked) >= MIN_WORDS:
                     detail = f"{text.name} is the item's statement up to numbers"
                     return self._hit(item, "statement", detail)
+        starts = set(_hashes(whole, PREFIX))
+        if found := _contained(whole, self._starts, starts):
+            return self._hit(found, "statement", f"{text.name} holds the item's statement")
+        if found := _contained(masked_whole, self._masked_starts):
+            detail = f"{text.name} holds the item's statement up to numbers"
+            return self._hit(found, "statement", detail)
+        if found := self._covered(whole):
+            item, covered = found
+            detail = (
+                f"{text.name} holds {covered} of the {self._told_sizes[item]} words of the item's "
+                f"statement in runs of at least {MIN_WORDS}"
+            )
+            return self._hit(item, "statement", detail)
+        if _contained(whole, self._short_starts, starts) is None:
+            return None  # no short statement anywhere: no sentence to look at
+        for segment in _SEGMENT.split(text.text):
+            if found := _contained(statement_words(segment), self._short_starts, slack=SLACK):
+                detail = f"a sentence of {text.name} is the item's short statement"
+                return self._hit(found, "statement", detail)
+        return None
+
+    def _covered(self, tokens: Sequence[str]) -> tuple[int, int] | None:
+        """The item `COVER` of whose statement `tokens` hold in runs of `MIN_WORDS` words or more
+        (a copy with a word or two changed: a renamed function, a dropped article), and how
+        many of its words."""
+        positions: dict[int, set[int]] = {}
+        n = self._told.n
+        if self._told.grams.keys().isdisjoint(_hashes(tokens, n)):
+            return None
+        for at, key in enumerate(_hashes(tokens, n)):
+            if (item := self._told.grams.get(key)) is not None:
+                positions.setdefault(item, set()).update(range(at, at + n))
+        for item, held in positions.items():
+            if len(held) >= COVER * self._told_sizes[item]:
+                return item, len(held)
         return None
 
     def _hit(self, number: int, rule: Rule, detail: str) -> Hit:
@@ -423,7 +629,7 @@ class Decontaminator:
             _Text(
                 "statement", statement, prose=True, code=looks_like_code(statement), statement=True
             ),
-            _Text("reference", problem.reference or "", prose=not code, code=code),
+            _Text("reference", problem.reference or "", prose=not code, code=code, solution=True),
         ]
         if problem.tests is not None:
             texts.append(_tests_text(problem.tests))
@@ -444,7 +650,9 @@ class Decontaminator:
             _Text("user", user, prose=True, code=looks_like_code(user), statement=True),
             _Text("assistant", _FENCE.sub("\n", answer), prose=True, code=code and not blocks),
             *(_Text("assistant code", block, code=True) for block in blocks),
-            _Text("reference", data.get("reference") or "", prose=not code, code=code),
+            _Text(
+                "reference", data.get("reference") or "", prose=not code, code=code, solution=True
+            ),
         ]
         if tests := data.get("tests"):  # JSON text in an exported row
             spec = (
@@ -455,6 +663,26 @@ class Decontaminator:
 
 
 _TEST_SPEC: TypeAdapter[Any] = TypeAdapter(TestSpec)
+
+
+def _contained(
+    tokens: Sequence[str],
+    starts: Mapping[int, list[tuple[int, tuple[str, ...]]]],
+    prefixes: set[int] | None = None,
+    *,
+    slack: int | None = None,
+) -> int | None:
+    """The item whose statement (one of `starts`) `tokens` hold, with at most `slack` words
+    around it when given; `prefixes`, the hashes of the PREFIX-grams of `tokens` if known."""
+    if starts.keys().isdisjoint(prefixes if prefixes is not None else _hashes(tokens, PREFIX)):
+        return None  # the usual answer, fast
+    for at, key in enumerate(_hashes(tokens, PREFIX)):
+        for item, theirs in starts.get(key, ()):
+            if slack is not None and len(tokens) > len(theirs) + slack:
+                continue
+            if tuple(tokens[at : at + len(theirs)]) == theirs:
+                return item
+    return None
 
 
 def _tests_text(tests: Any) -> _Text:

@@ -54,6 +54,10 @@ class RunStats:
     """domain -> rationale length in characters -> rows."""
     removals: Counter[tuple[str, str]] = dataclasses.field(default_factory=Counter)
     """(benchmark, rule) -> removal records."""
+    removed_items: defaultdict[tuple[str, str], set[str]] = dataclasses.field(
+        default_factory=lambda: defaultdict(set)
+    )
+    """(benchmark, rule) -> the benchmark items the removal records name."""
     removed: int = 0
     """Attempts left out because a removal names them."""
 
@@ -86,6 +90,8 @@ class RunStats:
     def add_removal(self, removal: Mapping[str, Any]) -> None:
         key = (str(removal.get("benchmark") or NONE), str(removal.get("rule") or NONE))
         self.removals[key] += 1
+        if removal.get("item_id") is not None:
+            self.removed_items[key].add(str(removal["item_id"]))
 
     def acceptance(self) -> dict[str, dict[str, int]]:
         """Per verifier: attempts, judged (`accepted`, `rejected` or `timeout`: not `error`,
@@ -217,10 +223,12 @@ def _removal_table(stats: RunStats) -> str:
     if not stats.removals:
         return ""
     rows = [
-        [f"`{benchmark}`", f"`{rule}`", f"{n:,}"]
-        for (benchmark, rule), n in sorted(stats.removals.items())
+        [f"`{benchmark}`", f"`{rule}`", f"{n:,}", f"{len(stats.removed_items[key]):,}"]
+        for key, n in sorted(stats.removals.items())
+        for benchmark, rule in [key]
     ]
-    return _table("Removals (`removals.jsonl`)", ["benchmark", "rule", "records"], rows, 2)
+    headers = ["benchmark", "rule", "records", "benchmark items hit"]
+    return _table("Removals (`removals.jsonl`)", headers, rows, 2)
 
 
 def _session(metrics: Mapping[str, Any]) -> str:
