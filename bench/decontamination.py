@@ -30,7 +30,7 @@ from typing import Any
 
 from benchmark_data import BENCHMARKS, HUMANEVAL, MBPP
 from pasted_contamination import look_alikes as pasted_look_alikes
-from pasted_contamination import pasted
+from pasted_contamination import pasted, pasted_row
 from planted_contamination import (
     as_row,
     clean_problems,
@@ -105,14 +105,18 @@ def _own_item(problem: Problem, hit: Hit) -> bool:
 
 
 def pasted_copies(checker: Decontaminator) -> None:
-    print("\n| pasted as | removed | naming their own item | rules |\n|---|---|---|---|")
+    print("\n| pasted as | removed | naming their own item | as rows | rules |")
+    print("|---|---|---|---|---|")
     for kind, copies in pasted(seed=0).items():
         hits = [checker.check_problem(p) for p in copies]
         own = sum(h is not None and _own_item(p, h) for p, h in zip(copies, hits, strict=True))
-        print(f"| {kind} | {rate(hits)} | {own} | {rules(hits)} |")
+        rows = rate([checker.check_row(pasted_row(p)) for p in copies])
+        print(f"| {kind} | {rate(hits)} | {own} | {rows} | {rules(hits)} |")
     problems = pasted_look_alikes()
     hits = [checker.check_problem(p) for p in problems]
+    row_hits = [checker.check_row(pasted_row(p)) for p in problems]
     print(f"\ngenerated problems pasted in the same formats removed: {rate(hits)}")
+    print(f"as rows: {rate(row_hits)}")
     for problem, hit in zip(problems, hits, strict=True):
         if hit is not None:
             print(f"  {problem.id}: {hit}")

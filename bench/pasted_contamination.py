@@ -257,6 +257,19 @@ def _asserts(problem: Problem) -> list[str]:
     return []
 
 
+def pasted_row(problem: Problem) -> dict[str, object]:
+    """The exported row of a pasted problem: the paste as the prompt, an answer of the model's."""
+    answer = "Here is the solution, checked against the examples.\n\\boxed{1}"
+    return {
+        "id": problem.id,
+        "domain": problem.domain,
+        "messages": [
+            {"role": "user", "content": problem.problem},
+            {"role": "assistant", "content": answer},
+        ],
+    }
+
+
 def look_alikes(seeds: int = 2) -> list[Problem]:
     """Generated code problems pasted as MBPP is (sentence, the phrase, their own asserts), and
     generated math problems behind the same instructions as the word problems."""

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from benchmark_data import BENCHMARKS, HUMANEVAL, MBPP
-from pasted_contamination import look_alikes, pasted
+from pasted_contamination import look_alikes, pasted, pasted_row
 from planted_contamination import (
     KINDS,
     as_row,
@@ -247,11 +247,21 @@ def test_removes_at_least_99_percent_of_each_kind_of_paste_naming_its_item(
     assert own >= 0.98 * len(problems), (kind, own, len(problems))
 
 
+def test_pastes_as_exported_rows_are_caught_too(
+    every_checker: Decontaminator, pastes: dict[str, list[Problem]]
+) -> None:
+    for kind, problems in pastes.items():
+        missed = [p.id for p in problems if every_checker.check_row(pasted_row(p)) is None]
+        assert len(missed) <= 0.01 * len(problems), (kind, missed[:5])
+
+
 def test_generated_problems_pasted_the_same_way_are_kept(every_checker: Decontaminator) -> None:
     problems = look_alikes()
     assert {p.domain for p in problems} == {"code", "math"} and len(problems) >= 5000
     removed = [(p.id, hit) for p in problems if (hit := every_checker.check_problem(p))]
     assert len(removed) <= 0.01 * len(problems), removed[:5]
+    as_rows = [p.id for p in problems if every_checker.check_row(pasted_row(p))]
+    assert len(as_rows) <= 0.01 * len(problems), as_rows[:5]
 
 
 def test_the_mbpp_prompt_of_the_report_is_caught_by_its_asserts(
