@@ -69,9 +69,26 @@ class SourceConfig(_Section):
         return self
 
 
+class EndpointConfig(_Section):
+    """One of several OpenAI-compatible servers of the same model (`model.endpoints`)."""
+
+    base_url: str
+    max_concurrency: int | None = Field(
+        default=None, ge=1, description="requests in flight here; null: model.max_concurrency"
+    )
+    weight: float = Field(
+        default=1.0, gt=0, description="share of the load, against the others' weights"
+    )
+
+
 class ModelConfig(_Section):
     backend: Literal["openai", "offline"] = "offline"
     base_url: str | None = None
+    endpoints: list[EndpointConfig] = Field(
+        default_factory=list,
+        description="several servers of the model, each request to the least loaded healthy "
+        "one; `base_url` is the one-endpoint form",
+    )
     model: str = "offline-teacher"
     api_key_env: str | None = "OPENAI_API_KEY"
     api_key: str | None = None
@@ -93,9 +110,33 @@ class ModelConfig(_Section):
 
     @model_validator(mode="after")
     def _openai_needs_an_endpoint(self) -> ModelConfig:
-        if self.backend == "openai" and not self.base_url:
-            raise ValueError("model.base_url is required with backend 'openai'")
+        if self.base_url and self.endpoints:
+            raise ValueError(
+                "model.base_url and model.endpoints both given: list the one URL in endpoints"
+            )
+        if self.backend == "openai" and not self.base_url and not self.endpoints:
+            raise ValueError(
+                "model.base_url (or model.endpoints) is required with backend 'openai'"
+            )
+        urls = [e.base_url for e in self.endpoints]
+        if len(set(urls)) != len(urls):
+            raise ValueError(f"model.endpoints lists a URL twice: {urls}")
         return self
+
+    def endpoint_list(self) -> list[EndpointConfig]:
+        """Every endpoint with its own concurrency: `endpoints`, or `base_url` as the one."""
+        listed = self.endpoints or (
+            [EndpointConfig(base_url=self.base_url)] if self.base_url else []
+        )
+        return [
+            e.model_copy(update={"max_concurrency": e.max_concurrency or self.max_concurrency})
+            for e in listed
+        ]
+
+    @property
+    def total_concurrency(self) -> int:
+        """Requests in flight at most over all the endpoints."""
+        return sum(e.max_concurrency or 0 for e in self.endpoint_list()) or self.max_concurrency
 
 
 class SolveConfig(_Section):

@@ -54,7 +54,10 @@ export: {format: jsonl, shard_size: 100}
         ("model: {temprature: 0.5}", "unknown key 'model.temprature'"),
         ("colour: red", "unknown key 'colour'"),
         ("solve: {samples: 0}", "'solve.samples': Input should be greater than or equal to 1"),
-        ("model: {backend: openai}", "model.base_url is required with backend 'openai'"),
+        (
+            "model: {backend: openai}",
+            "model.base_url (or model.endpoints) is required with backend 'openai'",
+        ),
         ("sandbox: {backend: vm}", "'sandbox.backend': Input should be 'auto', 'docker' or"),
         ("- a list", "the top level must be a mapping"),
         ("model: [unclosed", "not valid YAML"),

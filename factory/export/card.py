@@ -248,11 +248,22 @@ def _session(metrics: Mapping[str, Any]) -> str:
             f"- Requests: {requests.get('bought', 0):,} bought, "
             f"{requests.get('reused_from_store', 0):,} reused from the store, "
             f"failed: {failed or 'none'}",
+            *_endpoint_lines(requests.get("per_endpoint") or {}),
             f"- Tokens: {tokens.get('prompt', 0):,} prompt, {tokens.get('completion', 0):,} "
             "completion",
             f"- Elapsed: {metrics.get('elapsed_s', 0):,.1f} s",
         ]
     )
+
+
+def _endpoint_lines(per_endpoint: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One line per endpoint, when the session had several."""
+    if len(per_endpoint) < 2:
+        return []
+    return [
+        f"- Endpoint `{url}`: {counts.get('bought', 0):,} bought, {counts.get('per_s', 0):,} req/s"
+        for url, counts in sorted(per_endpoint.items())
+    ]
 
 
 def write_plots(stats: RunStats, folder: Path) -> list[tuple[str, str]]:

@@ -35,9 +35,9 @@ Item = Problem | ProblemError
 
 
 def units_generating(config: JobConfig) -> int:
-    """Units asking the model at once: enough for twice `max_concurrency` requests."""
+    """Units asking the model at once: enough for twice the endpoints' concurrency."""
     per_unit = config.solve.unit_size * config.solve.samples
-    return max(2, math.ceil(2 * config.model.max_concurrency / per_unit))
+    return max(2, math.ceil(2 * config.model.total_concurrency / per_unit))
 
 
 class Driver:

@@ -23,6 +23,7 @@ class RunMetrics:
     problems_solved: int = 0
     units_committed: int = 0
     requests_bought: int = 0
+    per_endpoint: Counter[str] = field(default_factory=Counter)  # completions bought, by base URL
     completions_reused: int = 0
     model_failures: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
@@ -43,6 +44,8 @@ class RunMetrics:
             self.completions_reused += 1
             return
         self.requests_bought += 1
+        if item.endpoint is not None:
+            self.per_endpoint[item.endpoint] += 1
         self.prompt_tokens += item.prompt_tokens
         self.completion_tokens += item.completion_tokens
 
@@ -80,8 +83,19 @@ class RunMetrics:
             for name, counts in sorted(self.verdicts.items())
         )
         errors = sum(self.errors.values())
+        endpoints = ""
+        if len(self.per_endpoint) > 1:
+            endpoints = (
+                " ("
+                + ", ".join(
+                    f"{_host(url)} {n / elapsed:,.1f}"
+                    for url, n in sorted(self.per_endpoint.items())
+                )
+                + ")"
+            )
         return (
-            f"{self.problems_done:,}{total} problems, {self.requests_bought / elapsed:,.1f} req/s, "
+            f"{self.problems_done:,}{total} problems, {self.requests_bought / elapsed:,.1f} req/s"
+            f"{endpoints}, "
             f"{(self.prompt_tokens + self.completion_tokens) / elapsed:,.0f} tok/s, "
             f"accepted {acceptance or '-'}, {errors:,} errors{self._eta(elapsed)}"
         )
@@ -108,6 +122,10 @@ class RunMetrics:
                 "reused_from_store": self.completions_reused,
                 "failed": dict(self.model_failures),
                 "per_s": round(self.requests_bought / max(elapsed, 1e-9), 2),
+                "per_endpoint": {
+                    url: {"bought": n, "per_s": round(n / max(elapsed, 1e-9), 2)}
+                    for url, n in sorted(self.per_endpoint.items())
+                },
             },
             "tokens": {
                 "prompt": self.prompt_tokens,
@@ -125,6 +143,11 @@ class RunMetrics:
             "verified_on_node": dict(self.verified_on_node),
             "peak_rss_mib": _peak_rss_mib(self.processes),
         }
+
+
+def _host(url: str) -> str:
+    """`http://10.0.0.5:8000/v1` -> `10.0.0.5:8000`: an endpoint in the progress line."""
+    return url.split("://", 1)[-1].split("/", 1)[0]
 
 
 def _peak_rss_mib(processes: dict[str, int]) -> dict[str, float]:

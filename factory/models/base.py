@@ -77,6 +77,7 @@ class Completion(BaseModel):
     completion_tokens: int = 0
     attempts: int = 1
     latency_s: float = 0.0
+    endpoint: str | None = Field(default=None, description="the base URL that answered")
 
 
 FailureKind = Literal[

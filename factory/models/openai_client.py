@@ -220,6 +220,7 @@ class OpenAIClient:
             completion_tokens=completion_tokens,
             attempts=attempts,
             latency_s=time.perf_counter() - started,
+            endpoint=self.base_url,
         )
 
 
