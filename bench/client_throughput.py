@@ -38,6 +38,12 @@ PROMPT = "Solve: what is the sum of the first 100 positive integers? " * 4
 MODEL = "bench-model"
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process of this machine has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     """tests/model_server.py in its own process."""
 
@@ -68,8 +74,7 @@ class Server:
         urllib.request.urlopen(urllib.request.Request(f"{self._root}/reset", method="POST")).close()
 
     def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_s(self.process.pid)
 
     def stop(self) -> None:
         self.process.terminate()
