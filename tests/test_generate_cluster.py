@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from generation_support import exported_rows, job_config
+from generation_support import exported_rows, job_config, run_records
 
 from verified_factory.job.generate import generate
 
@@ -45,3 +47,63 @@ def test_the_job_spreads_verification_over_two_nodes_without_a_shared_run_dir(
     rows = exported_rows(config.run_dir / "export")
     assert {r["domain"] for r in rows} == {"math", "code"}
     assert result.metrics.problems_done == 32
+
+
+def test_a_worker_node_lost_mid_job_loses_no_problem_and_buys_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    monkeypatch.setattr("ray._private.ray_constants.ENABLE_RAY_CLUSTER", False)
+    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    lost: list[str] = []
+    try:
+        worker = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, logging_level="WARNING")
+        config = job_config(
+            tmp_path,
+            source={"generators": {"math": 48, "code": 8, "seed": 7}},
+            # 32 candidates a unit: two batches, so both nodes' workers judge from the first.
+            solve={"samples": 4, "keep": 1, "unit_size": 8},
+            verify={"workers": 2, "timeout_s": 30},
+        )
+        units = config.run_dir / "units"
+
+        committed_at_loss: list[int] = []
+
+        def kill_the_worker_node() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if units.is_dir() and len(done := list(units.glob("unit-*.jsonl"))) >= 3:
+                    cluster.remove_node(worker)  # its raylet and every process on it
+                    lost.append(worker.node_id)
+                    committed_at_loss.append(len(done))
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_the_worker_node, daemon=True)
+        killer.start()
+        result = generate(config)
+        killer.join(timeout=10)
+        # The same job, uninterrupted, on what is left: what it buys is the bound.
+        again = config.model_copy(update={"run_dir": tmp_path / "again"})
+        uninterrupted = generate(again)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+    assert lost, "the job ended before the worker node was lost"
+    on_lost = result.metrics.verified_on_node.get(lost[0], 0)
+    assert on_lost > 0, f"nothing verified on the lost node: {result.metrics.verified_on_node}"
+    assert len(list(units.glob("unit-*.jsonl"))) > committed_at_loss[0], "nothing after the loss"
+    attempts, errors = run_records(config.run_dir)
+    problems = {a.problem_id for a in attempts} | {e.problem_id for e in errors}
+    assert len(problems) == 56 and result.metrics.problems_done == 56
+    ids = [a.id for a in attempts]
+    assert len(ids) == len(set(ids)), "an attempt was recorded twice"
+    rows = exported_rows(config.run_dir / "export")
+    assert len({r["id"] for r in rows}) == len(rows)
+    # The generation worker is on the head node: nothing it bought was lost with the worker
+    # node, so the job bought what the uninterrupted one did, not a request more.
+    assert result.metrics.requests_bought == uninterrupted.metrics.requests_bought > 0
+    assert len(exported_rows(again.run_dir / "export")) == len(rows)

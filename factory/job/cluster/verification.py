@@ -7,7 +7,9 @@ as the JSON texts clients sent, read on the workers.
 
 A batch that outlives its deadline, or whose worker dies, is not lost: the worker is restarted
 and the batch's candidates are judged again one by one, so only a candidate that itself hangs or
-kills its worker ends with a `timeout` or `error` verdict.
+kills its worker ends with a `timeout` or `error` verdict. A worker that dies under a lone
+candidate is no proof (its node may have gone): the candidate is sent again, and is `error` only
+after `DEATHS` workers died under it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from verified_factory.verify.runner import line_id
 
 BATCH = 16
 """Candidates per call: small enough that every worker gets a share of a unit."""
+DEATHS = 3
+"""Workers that may die under one candidate (or one group) before it is judged `error`: a worker
+also dies with its node, which is no doing of the candidate's."""
 
 
 class VerifierPool:
@@ -77,8 +82,9 @@ class VerifierPool:
         return [verdict for batch in results for verdict in batch]
 
     async def _lines(self, lines: list[tuple[int, bytes]]) -> list[Verdict]:
+        lives = DEATHS if len(lines) == 1 else 1
         try:
-            return await self._call(lambda actor: actor.verify_lines.remote(lines))
+            return await self._call(lambda actor: actor.verify_lines.remote(lines), lives)
         except (TimeoutError, RayActorError) as err:
             if len(lines) == 1:
                 [(number, raw)] = lines
@@ -100,29 +106,39 @@ class VerifierPool:
 
     async def _group(self, group: list[Candidate]) -> list[Verdict]:
         try:
-            return await self._call(lambda actor: actor.verify_groups.remote([group]))
+            return await self._call(lambda actor: actor.verify_groups.remote([group]), DEATHS)
         except (TimeoutError, RayActorError) as err:
             return [_unfinished(candidate.id, err, self._timeout_s) for candidate in group]
 
     async def _batch(self, candidates: list[Candidate]) -> list[Verdict]:
+        lives = DEATHS if len(candidates) == 1 else 1
         try:
-            return await self._call(lambda actor: actor.verify.remote(candidates))
+            return await self._call(lambda actor: actor.verify.remote(candidates), lives)
         except (TimeoutError, RayActorError) as err:
             if len(candidates) == 1:
                 return [_unfinished(candidates[0].id, err, self._timeout_s)]
             return [v for c in candidates for v in await self._batch([c])]
 
-    async def _call(self, send: Callable[[ray.actor.ActorHandle], ray.ObjectRef]) -> list[Verdict]:
-        """`send` to an idle worker; a worker past the deadline is killed (Ray restarts it)."""
+    async def _call(
+        self, send: Callable[[ray.actor.ActorHandle], ray.ObjectRef], lives: int = 1
+    ) -> list[Verdict]:
+        """`send` to an idle worker; a worker past the deadline is killed (Ray restarts it). A
+        worker that dies under the call is restarted by Ray, and the call is sent again while
+        it has `lives` left."""
         assert self._idle is not None, "start() the pool first"
-        actor = await self._idle.get()
-        try:
-            node, verdicts = await asyncio.wait_for(send(actor), self._timeout_s)
-        except TimeoutError:
-            ray.kill(actor, no_restart=False)  # Ray restarts it (max_restarts=-1)
-            raise
-        finally:
-            self._idle.put_nowait(actor)
+        for life in range(lives, 0, -1):
+            actor = await self._idle.get()
+            try:
+                node, verdicts = await asyncio.wait_for(send(actor), self._timeout_s)
+                break
+            except TimeoutError:
+                ray.kill(actor, no_restart=False)  # Ray restarts it (max_restarts=-1)
+                raise
+            except RayActorError:
+                if life == 1:
+                    raise
+            finally:
+                self._idle.put_nowait(actor)
         self._metrics.verified(node, verdicts)
         return verdicts
 
