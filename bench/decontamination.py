@@ -89,14 +89,23 @@ def planted_copies(checker: Decontaminator) -> None:
 
 def clean(checker: Decontaminator, seeds: int) -> list[Problem]:
     problems = clean_problems(code_seeds=seeds, math_seeds=seeds)
+    kept(checker, f"clean problems (code and math, seeds 0..{seeds - 1})", problems, as_row)
+    return problems
+
+
+def kept(
+    checker: Decontaminator,
+    label: str,
+    problems: list[Problem],
+    row: Callable[[Problem], dict[str, Any]],
+) -> None:
+    """How many of problems that copy nothing were removed, as problems and as rows, and which."""
     hits = [checker.check_problem(p) for p in problems]
-    row_hits = [checker.check_row(as_row(p)) for p in problems]
-    print(f"\nclean problems removed (code and math, seeds 0..{seeds - 1}): {rate(hits)}")
-    print(f"clean rows removed: {rate(row_hits)}")
+    row_hits = [checker.check_row(row(p)) for p in problems]
+    print(f"\n{label} removed: {rate(hits)}; as rows: {rate(row_hits)}")
     for problem, hit in zip(problems, hits, strict=True):
         if hit is not None:
             print(f"  {problem.id}: {hit}")
-    return problems
 
 
 def _own_item(problem: Problem, hit: Hit) -> bool:
@@ -112,14 +121,8 @@ def pasted_copies(checker: Decontaminator) -> None:
         own = sum(h is not None and _own_item(p, h) for p, h in zip(copies, hits, strict=True))
         rows = rate([checker.check_row(pasted_row(p)) for p in copies])
         print(f"| {kind} | {rate(hits)} | {own} | {rows} | {rules(hits)} |")
-    problems = pasted_look_alikes()
-    hits = [checker.check_problem(p) for p in problems]
-    row_hits = [checker.check_row(pasted_row(p)) for p in problems]
-    print(f"\ngenerated problems pasted in the same formats removed: {rate(hits)}")
-    print(f"as rows: {rate(row_hits)}")
-    for problem, hit in zip(problems, hits, strict=True):
-        if hit is not None:
-            print(f"  {problem.id}: {hit}")
+    label = "generated problems pasted in the same formats"
+    kept(checker, label, pasted_look_alikes(), pasted_row)
 
 
 def look_alikes() -> None:

@@ -4,7 +4,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from benchmark_data import DATA
@@ -61,6 +63,33 @@ def ray_session() -> object:
     )
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
+
+
+@dataclass
+class TwoNodes:
+    """A Ray cluster of two raylets on loopback, one CPU each: the head and a worker node."""
+
+    address: str
+    cluster: Any
+    worker: Any
+
+
+@pytest.fixture
+def two_nodes(monkeypatch: pytest.MonkeyPatch) -> Iterator[TwoNodes]:
+    """Two raylets on this machine (Ray's `cluster_utils`), shut down after the test."""
+    cluster_utils = pytest.importorskip("ray.cluster_utils")
+    # Both nodes on loopback: Ray's switch for single-machine clusters, read by this process
+    # (already imported) and by the processes the nodes start.
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    monkeypatch.setattr("ray._private.ray_constants.ENABLE_RAY_CLUSTER", False)
+    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        worker = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        assert cluster.address.startswith("127.0.0.1:")
+        yield TwoNodes(cluster.address, cluster, worker)
+    finally:
+        cluster.shutdown()
 
 
 def _docker_or_skip() -> None:

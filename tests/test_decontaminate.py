@@ -296,6 +296,26 @@ def test_one_call_of_an_item_or_the_topic_alone_is_not_a_copy(
     assert every_checker.check_text(topic, "code") is None
 
 
+def test_a_phrase_of_a_solution_is_no_copy_but_the_solution_is(
+    every_checker: Decontaminator,
+) -> None:
+    item = next(
+        i for i in every_checker.items if i.item_id == "test/intermediate_algebra/1279.json"
+    )
+
+    def row(answer: str) -> dict[str, Any]:
+        question = "The roots of x^2 - 5x + 6 = 0 are r and s. What is r + s?"
+        messages = [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+        return {"messages": messages, "domain": "math"}
+
+    # The offline teacher's rationale shares one 10-gram with this item's solution: common speech.
+    common = "By Vieta's formulas, the sum of the roots is 5, so the answer is \\boxed{5}."
+    assert every_checker.check_row(row(common)) is None
+    copied = every_checker.check_row(row("Here is how: " + item.solution))
+    assert copied is not None and copied.item_id == item.item_id, copied
+    assert "of its solution" in copied.detail
+
+
 def test_literal_calls_are_calls_of_named_functions_with_literal_arguments() -> None:
     text = (
         "assert minimum(1, 2) == 1\n"

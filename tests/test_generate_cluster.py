@@ -7,29 +7,21 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import TwoNodes
 from generation_support import exported_rows, job_config, run_records
 
 from verified_factory.job.generate import generate
 
 ray = pytest.importorskip("ray")
-cluster_utils = pytest.importorskip("ray.cluster_utils")
 
 pytestmark = pytest.mark.slow
 
 
 def test_the_job_spreads_verification_over_two_nodes_without_a_shared_run_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, two_nodes: TwoNodes
 ) -> None:
-    # Both nodes on loopback: Ray's switch for single-machine clusters, read by this process
-    # (already imported) and by the processes the nodes start.
-    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    monkeypatch.setattr("ray._private.ray_constants.ENABLE_RAY_CLUSTER", False)
-    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    ray.init(address=two_nodes.address, logging_level="WARNING")
     try:
-        assert cluster.address.startswith("127.0.0.1:")
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        ray.init(address=cluster.address, logging_level="WARNING")
         assert len({n["NodeID"] for n in ray.nodes() if n["Alive"]}) == 2
         config = job_config(
             tmp_path,
@@ -40,7 +32,6 @@ def test_the_job_spreads_verification_over_two_nodes_without_a_shared_run_dir(
         result = generate(config)
     finally:
         ray.shutdown()
-        cluster.shutdown()
 
     per_node = {node: n for node, n in result.metrics.verified_on_node.items() if n}
     assert len(per_node) == 2, f"verification ran on {per_node}"
@@ -50,16 +41,11 @@ def test_the_job_spreads_verification_over_two_nodes_without_a_shared_run_dir(
 
 
 def test_a_worker_node_lost_mid_job_loses_no_problem_and_buys_nothing_twice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, two_nodes: TwoNodes
 ) -> None:
-    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    monkeypatch.setattr("ray._private.ray_constants.ENABLE_RAY_CLUSTER", False)
-    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     lost: list[str] = []
     try:
-        worker = cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        ray.init(address=cluster.address, logging_level="WARNING")
+        ray.init(address=two_nodes.address, logging_level="WARNING")
         config = job_config(
             tmp_path,
             source={"generators": {"math": 48, "code": 8, "seed": 7}},
@@ -75,8 +61,9 @@ def test_a_worker_node_lost_mid_job_loses_no_problem_and_buys_nothing_twice(
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 if units.is_dir() and len(done := list(units.glob("unit-*.jsonl"))) >= 3:
-                    cluster.remove_node(worker)  # its raylet and every process on it
-                    lost.append(worker.node_id)
+                    # Its raylet and every process on it.
+                    two_nodes.cluster.remove_node(two_nodes.worker)
+                    lost.append(two_nodes.worker.node_id)
                     committed_at_loss.append(len(done))
                     return
                 time.sleep(0.05)
@@ -90,7 +77,6 @@ def test_a_worker_node_lost_mid_job_loses_no_problem_and_buys_nothing_twice(
         uninterrupted = generate(again)
     finally:
         ray.shutdown()
-        cluster.shutdown()
 
     assert lost, "the job ended before the worker node was lost"
     on_lost = result.metrics.verified_on_node.get(lost[0], 0)

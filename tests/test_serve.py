@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import sandbox_containers
+from conftest import TwoNodes, sandbox_containers
 from run_cli import FACTORY
 
 TOKEN = "s3cret-token"
@@ -253,59 +253,57 @@ def test_run_code_answers_as_sandbox_fusion_and_leaves_no_container(
         time.sleep(0.5)
 
 
-def test_on_a_two_node_ray_cluster_verdicts_come_from_both_nodes(
-    tmp_path: Path, test_plugins: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cluster_utils = pytest.importorskip("ray.cluster_utils")
-    # Both nodes on loopback (as in test_generate_cluster); their workers import the plugin.
-    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    monkeypatch.setattr("ray._private.ray_constants.ENABLE_RAY_CLUSTER", False)
+@pytest.fixture
+def nodes_with_plugins(
+    test_plugins: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> TwoNodes:
+    """Two raylets whose workers import the scripted plugin: PYTHONPATH set before they start."""
     monkeypatch.setenv("PYTHONPATH", test_plugins)
-    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    return request.getfixturevalue("two_nodes")
+
+
+def test_on_a_two_node_ray_cluster_verdicts_come_from_both_nodes(
+    tmp_path: Path, test_plugins: str, nodes_with_plugins: TwoNodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", nodes_with_plugins.address)
+    served = _serve(tmp_path, test_plugins, "--ray", "--workers", "2", "--sandbox", "process")
+    server = next(served)
     try:
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        monkeypatch.setenv("RAY_ADDRESS", cluster.address)
-        served = _serve(tmp_path, test_plugins, "--ray", "--workers", "2", "--sandbox", "process")
-        server = next(served)
-        try:
-            batch = [scripted(n, "a" if n % 3 else "b", sleep=0.1) for n in range(40)]
-            batch[7] = {"id": "c7", "domain": "scripted"}
-            status, _, body = server.call("POST", "/v1/verify", {"candidates": batch})
-            assert status == 200, body
-            expected = ["rejected" if n % 3 == 0 else "accepted" for n in range(40)]
-            expected[7] = "error"
-            assert [v["status"] for v in body["verdicts"]] == expected
-            assert [v["id"] for v in body["verdicts"]] == [f"c{n}" for n in range(40)]
-            assert "'response'" in body["verdicts"][7]["reason"]
-            metrics = server.call("GET", "/metrics")[2]
-            per_node = [
-                int(line.split()[-1])
-                for line in metrics.splitlines()
-                if line.startswith("factory_serve_node_verdicts_total{")
-            ]
-            assert len(per_node) == 2 and min(per_node) > 0 and sum(per_node) == 40, metrics
-            # A worker killed mid-batch: Ray restarts it, its batch is judged again one by one,
-            # and only the candidate that killed it goes without a judgment.
-            killing = [scripted(1), scripted(2, do="kill"), scripted(3, "b"), scripted(4)]
-            status, _, body = server.call("POST", "/v1/verify", {"candidates": killing})
-            assert status == 200, body
-            assert [v["status"] for v in body["verdicts"]] == [
-                "accepted",
-                "error",
-                "rejected",
-                "accepted",
-            ]
-            assert "worker died" in body["verdicts"][1]["reason"]
-            assert server.call("POST", "/v1/verify", {"candidates": [scripted(5)]})[2][
-                "rewards"
-            ] == [1.0]
-        finally:
-            next(served, None)  # stops the server
-        # SIGTERM stops it in order (Ray's own handler would exit mid-loop, with a traceback);
-        # uvicorn ends by raising the signal it caught again, for its parent to see.
-        stderr = server.process.stderr.read() if server.process.stderr else ""
-        assert server.process.returncode in (0, -signal.SIGTERM), stderr
-        assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr
+        batch = [scripted(n, "a" if n % 3 else "b", sleep=0.1) for n in range(40)]
+        batch[7] = {"id": "c7", "domain": "scripted"}
+        status, _, body = server.call("POST", "/v1/verify", {"candidates": batch})
+        assert status == 200, body
+        expected = ["rejected" if n % 3 == 0 else "accepted" for n in range(40)]
+        expected[7] = "error"
+        assert [v["status"] for v in body["verdicts"]] == expected
+        assert [v["id"] for v in body["verdicts"]] == [f"c{n}" for n in range(40)]
+        assert "'response'" in body["verdicts"][7]["reason"]
+        metrics = server.call("GET", "/metrics")[2]
+        per_node = [
+            int(line.split()[-1])
+            for line in metrics.splitlines()
+            if line.startswith("factory_serve_node_verdicts_total{")
+        ]
+        assert len(per_node) == 2 and min(per_node) > 0 and sum(per_node) == 40, metrics
+        # A worker killed mid-batch: Ray restarts it, its batch is judged again one by one,
+        # and only the candidate that killed it goes without a judgment.
+        killing = [scripted(1), scripted(2, do="kill"), scripted(3, "b"), scripted(4)]
+        status, _, body = server.call("POST", "/v1/verify", {"candidates": killing})
+        assert status == 200, body
+        assert [v["status"] for v in body["verdicts"]] == [
+            "accepted",
+            "error",
+            "rejected",
+            "accepted",
+        ]
+        assert "worker died" in body["verdicts"][1]["reason"]
+        assert server.call("POST", "/v1/verify", {"candidates": [scripted(5)]})[2]["rewards"] == [
+            1.0
+        ]
     finally:
-        cluster.shutdown()
+        next(served, None)  # stops the server
+    # SIGTERM stops it in order (Ray's own handler would exit mid-loop, with a traceback);
+    # uvicorn ends by raising the signal it caught again, for its parent to see.
+    stderr = server.process.stderr.read() if server.process.stderr else ""
+    assert server.process.returncode in (0, -signal.SIGTERM), stderr
+    assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr

@@ -5,7 +5,8 @@ from the benchmark items, so that checking a record is a handful of set look-ups
 the order they are tried (the first that matches names the item):
 
 - `ngram`: prose (a statement, a math solution, the prose of an answer) shares a word n-gram
-  with an item: 13 words, 10 for a math item. Words are runs of letters or of digits, lower-cased
+  with an item: 13 words, 10 for a math item; `SOLUTION_GRAMS` of them when they are n-grams of
+  the item's solution, whose single phrases are math's common speech. Words are runs of letters or of digits, lower-cased
   after NFKC, so whitespace, punctuation and identifier style (`snake_case` is two words) do not
   matter, and the instruction a statement opens with ("Write a python function to") is cut off:
   it is in half of MBPP and says nothing of the task.
@@ -95,6 +96,10 @@ LONG_ARGUMENTS = 16
 """Characters of arguments that make one call count as two: `f([5,3,5,2,3,3,9,0,123])`."""
 SLACK = 3
 """Words a sentence or line may have beyond a short item statement it contains."""
+SOLUTION_GRAMS = 3
+"""Distinct n-grams of one item's solution a text must share to copy it: a copied solution
+shares many, while one shared phrase is math's common speech ("by Vieta's formulas the sum of
+the roots is")."""
 COVER = 0.5
 """Share of an item's statement a text must hold, in runs of `MIN_WORDS` words, to copy it."""
 NUMBER = "<n>"
@@ -301,14 +306,16 @@ class _GramIndex:
 
 
 def _most_shared(
-    index: _GramIndex, fields: Sequence[tuple[str, list[str]]]
+    index: _GramIndex, fields: Sequence[tuple[str, list[str]]], least: int = 1
 ) -> tuple[int, str, str] | None:
     """The item that shares most n-grams with the fields (a copy of one item may share a few
-    with another), the field and one of the n-grams."""
+    with another), if at least `least` distinct ones, the field and one of the n-grams."""
     shared = [(item, name, gram) for name, tokens in fields for item, gram in index.shared(tokens)]
     if not shared:
         return None
-    best = Counter(item for item, _, _ in shared).most_common(1)[0][0]
+    best, _ = Counter(item for item, _, _ in shared).most_common(1)[0]
+    if len({gram for item, _, gram in shared if item == best}) < least:
+        return None
     name, gram = next((name, gram) for item, name, gram in shared if item == best)
     return best, name, " ".join(gram)
 
@@ -430,7 +437,9 @@ class Decontaminator:
         self.items = list(items)
         self.ngram = ngram
         self.math_ngram = math_ngram
-        self._prose: dict[int, _GramIndex] = {}  # by length: plain and number-masked n-grams
+        # By length: plain and number-masked n-grams of the statements, and of math solutions.
+        self._prose: dict[int, _GramIndex] = {}
+        self._solutions: dict[int, _GramIndex] = {}
         self._code = _CodeIndex()
         self._code_masked = _CodeIndex()  # numbers as one placeholder
         self._statements: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
@@ -445,7 +454,7 @@ class Decontaminator:
         self._renamed_calls = _CallIndex()  # `@(arguments)` -> items
         for number, item in enumerate(self.items):
             self._add(number, item)
-        indexes = (*self._prose.values(), self._code, self._code_masked)
+        indexes = (*self._prose.values(), *self._solutions.values(), self._code, self._code_masked)
         for index in (*indexes, self._told, self._calls, self._renamed_calls):
             index.seal()
 
@@ -467,11 +476,12 @@ class Decontaminator:
 
     def _add(self, number: int, item: BenchmarkItem) -> None:
         n = self.math_ngram if item.domain == "math" else self.ngram
-        index = self._prose.setdefault(n, _GramIndex(n))
-        prose = [statement_words(item.problem)]
+        statements = self._prose.setdefault(n, _GramIndex(n))
+        solutions = self._solutions.setdefault(n, _GramIndex(n))
+        indexed = [(statements, statement_words(item.problem))]
         if item.domain == "math":
-            prose += [words(item.solution), words(item.tests)]
-        for tokens in prose:
+            indexed += [(solutions, words(item.solution)), (solutions, words(item.tests))]
+        for index, tokens in indexed:
             index.add(tokens, number, MIN_GRAM_WORDS)
             index.add(mask_numbers(tokens), number, MIN_WORDS)
         if item.domain == "code":
@@ -524,10 +534,12 @@ class Decontaminator:
         return self._check_code(self._code_masked, masked, "code_numbers")
 
     def _check_prose(self, fields: list[tuple[str, list[str]]], rule: Rule) -> Hit | None:
-        for n, index in self._prose.items():
-            if found := _most_shared(index, fields):
+        views = [(index, 1, "") for index in self._prose.values()]
+        views += [(index, SOLUTION_GRAMS, " of its solution") for index in self._solutions.values()]
+        for index, least, whose in views:
+            if found := _most_shared(index, fields, least):
                 item, name, gram = found
-                return self._hit(item, rule, f"{n}-gram in {name}: {gram}")
+                return self._hit(item, rule, f"{index.n}-gram{whose} in {name}: {gram}")
         return None
 
     def _check_code(
