@@ -6,9 +6,10 @@ the order they are tried (the first that matches names the item):
 
 - `ngram`: prose (a statement, a math solution, the prose of an answer) shares a word n-gram
   with an item: 13 words, 10 for a math item; `SOLUTION_GRAMS` of them when they are n-grams of
-  the item's solution, whose single phrases are math's common speech. Words are runs of letters or of digits, lower-cased
-  after NFKC, so whitespace, punctuation and identifier style (`snake_case` is two words) do not
-  matter, and the instruction a statement opens with ("Write a python function to") is cut off:
+  the item's solution, whose single phrases are math's common speech. Words are runs of letters
+  or of digits, lower-cased after NFKC, so whitespace, punctuation and identifier style
+  (`snake_case` is two words) do not matter, and the instruction a statement opens with ("Write
+  a python function to") is cut off:
   it is in half of MBPP and says nothing of the task.
 - `code`: code (a solution, tests, a fenced block, a Python statement) holds at least half of the
   windows of `CODE_NGRAM` Python tokens of one of an item's code texts, and `MIN_CODE_WINDOWS` of
