@@ -233,10 +233,16 @@ def literal_calls(text: str) -> set[str]:
     return found
 
 
+def _argument_chars(call: str) -> int:
+    """Characters of a call's arguments: 3 for `f(1,2)`."""
+    return len(call) - call.index("(") - 2
+
+
 def _renamed(call: str) -> str | None:
     """The call with its function's name gone, when its arguments alone say enough."""
-    arguments = call[call.index("(") :]
-    return "@" + arguments if len(arguments) - 2 >= MIN_RENAMED_ARGS else None
+    if _argument_chars(call) < MIN_RENAMED_ARGS:
+        return None
+    return "@" + call[call.index("(") :]
 
 
 _SEGMENT = re.compile(r"(?<=[.?!:])\s+|\n|>>>")
@@ -395,9 +401,7 @@ class _CallIndex:
         weight: Counter[int] = Counter()
         for call, items in known:
             made.update(items)
-            weight.update(
-                {item: 1 + (len(call) - call.index("(") - 2 >= LONG_ARGUMENTS) for item in items}
-            )
+            weight.update({item: 1 + (_argument_chars(call) >= LONG_ARGUMENTS) for item in items})
         enough = [item for item in made if weight[item] >= max(least, min(most, self.sizes[item]))]
         if not enough:
             return None
