@@ -75,5 +75,24 @@ def test_count_edge_cases() -> None:
     assert [p.id for p in generate_math(2, seed=3)] == ["gen-math-3-0", "gen-math-3-1"]
     with pytest.raises(ValueError, match="at least 0"):
         generate_math(-1, seed=0)
-    with pytest.raises(ValueError, match="distinct math problems"):
-        generate_math(20_000, seed=0)
+
+
+def test_a_kind_that_runs_out_leaves_its_turns_to_the_others() -> None:
+    import random
+
+    from verified_factory.sources.drawing import take_turns
+
+    makers = [("few", lambda rng: rng.randrange(3)), ("many", lambda rng: rng.randrange(10**9))]
+    drawn = list(take_turns(50, makers, random.Random(0), lambda i, made: f"{i % 2}:{made}", "t"))
+    assert len({text for *_, text in drawn}) == 50
+    assert [name for _, name, *_ in drawn[:4]] == ["few", "many", "few", "many"]
+    assert sum(name == "few" for _, name, *_ in drawn) <= 3
+    only_few = take_turns(5, makers[:1], random.Random(0), lambda i, made: str(made), "t")
+    with pytest.raises(ValueError, match=r"every kind produced only repeats .* at problem 3"):
+        list(only_few)
+
+
+def test_twenty_thousand_distinct_problems_for_the_cost_curve() -> None:
+    problems = generate_math(20_000, 0)
+    assert len({p.problem for p in problems}) == 20_000
+    assert generate_math(250, 0) == problems[:250], "a small count draws as before"

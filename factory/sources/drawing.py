@@ -20,22 +20,30 @@ def take_turns(
     """Yield (index, maker name, made, its text) `count` times, makers in turn, texts distinct.
 
     Lazy, so the caller may draw from `rng` between items and stay reproducible. A maker that
-    repeats itself `ATTEMPTS_PER_PROBLEM` times in a row ends it with a ValueError.
+    repeats itself `ATTEMPTS_PER_PROBLEM` times in a row has run out and leaves the turns to the
+    others (so a large count leans on the makers with the most variety); when every one has run
+    out, a ValueError ends it.
     """
     if count < 0:
         raise ValueError(f"count must be at least 0, got {count}")
     seen: set[str] = set()
+    active = list(makers)
     for index in range(count):
-        name, make = makers[index % len(makers)]
-        for _ in range(ATTEMPTS_PER_PROBLEM):
-            made = make(rng)
-            statement = text(index, made)
-            if statement not in seen:
-                break
+        while active:
+            name, make = active[index % len(active)]
+            for _ in range(ATTEMPTS_PER_PROBLEM):
+                made = make(rng)
+                statement = text(index, made)
+                if statement not in seen:
+                    break
+            else:
+                active.remove((name, make))
+                continue
+            break
         else:
             raise ValueError(
-                f"cannot make {count} distinct {what} problems: {name!r} produced only repeats "
-                f"after {ATTEMPTS_PER_PROBLEM} attempts at problem {index}"
+                f"cannot make {count} distinct {what} problems: every kind produced only "
+                f"repeats after {ATTEMPTS_PER_PROBLEM} attempts, at problem {index}"
             )
         seen.add(statement)
         yield index, name, made, statement
