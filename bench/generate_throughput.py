@@ -75,7 +75,8 @@ def saturation(requests: int, concurrency: int, latency: float, folder: Path) ->
         f"endpoint saturation, {requests} requests, {concurrency} in flight, "
         f"{latency * 1e3:.0f} ms latency (bound {bound:.0f} req/s):\n"
         f"  factory generate           {ours:6.1f} req/s = {ours / bound:6.1%} of the bound "
-        f"(whole process {wall:.1f} s, {metrics['problems']['done']} problems)\n"
+        f"(whole process {wall:.1f} s, {metrics['problems']['done']} problems, "
+        f"verification-bound {metrics['verification_bound']['share']:.1%} of the job)\n"
         f"  AsyncOpenAI + Semaphore    {plain:6.1f} req/s = {plain / bound:6.1%} of the bound",
         flush=True,
     )

@@ -1,13 +1,13 @@
 """The ceiling of generation: completions/s that 1, 2 or 4 generation workers deliver to a driver.
 
 `tests/model_server.py` in its own process answers at once (zero latency), so the server is not
-the bound. The job's generation worker (`GenerationWorker`, a Ray actor on the driver's node,
-the job's own `generation_actor`) streams completions back for calls of 8 requests each (a
-unit's worth), 64 such calls in flight, as the driver keeps units in flight; the completions are
-appended to a log file as in a job. With several workers the calls are dealt round-robin and
-`max_concurrency` is split between them. Also reported: the CPU seconds of the workers, of the
-driver (this process) and of the server per 1,000 completions, which say where a 2-core
-machine's time goes.
+the bound. The job's generation workers (`GenerationWorker`, Ray actors on the driver's node,
+the job's own `generation_actors` for `model.generation_workers` 1, 2 and 4, which split
+`max_concurrency` between them) stream completions back for calls of 8 requests each (a unit's
+worth), 64 such calls in flight, as the driver keeps units in flight; the completions are
+appended to a log file as in a job. The calls are dealt round-robin. Also reported: the CPU
+seconds of the workers, of the driver (this process) and of the server per 1,000 completions,
+which say where a 2-core machine's time goes.
 
     .venv/bin/python bench/generation_ceiling.py [--requests 6000] [--workers 1 2 4]
 """
@@ -25,7 +25,7 @@ import ray
 from client_throughput import Server, process_cpu_s
 
 from verified_factory.config import JobConfig
-from verified_factory.job.cluster.actors import generation_actor
+from verified_factory.job.cluster.actors import generation_actors
 from verified_factory.models.base import ChatRequest, Message
 
 PER_CALL = 8
@@ -71,12 +71,13 @@ def measure(workers: int, total: int, concurrency: int, server: Server) -> str:
                 "backend": "openai",
                 "base_url": server.base_url,
                 "model": "bench-model",
-                "max_concurrency": max(1, concurrency // workers),
+                "max_concurrency": concurrency,
+                "generation_workers": workers,
                 "timeout_s": 60,
             }
         }
     )
-    actors = [generation_actor(config) for _ in range(workers)]
+    actors = generation_actors(config)
     pids = [pid for _, pid in ray.get([a.start.remote() for a in actors])]
     requests = _requests(total)
 

@@ -93,6 +93,13 @@ class ModelConfig(_Section):
     api_key_env: str | None = "OPENAI_API_KEY"
     api_key: str | None = None
     max_concurrency: int = Field(default=128, ge=1)
+    generation_workers: int = Field(
+        default=1,
+        ge=1,
+        description="processes sending the requests, on the driver's node, the concurrency and "
+        "rate limits split evenly between them; one sustains about 700 completions/s "
+        "(docs/benchmarks.md), so more only for a fleet of fast endpoints",
+    )
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
@@ -132,6 +139,27 @@ class ModelConfig(_Section):
             e.model_copy(update={"max_concurrency": e.max_concurrency or self.max_concurrency})
             for e in listed
         ]
+
+    def share(self, workers: int) -> ModelConfig:
+        """One of `workers` generation workers' part: every concurrency and rate limit divided
+        (rounded up, so none is left with nothing)."""
+        if workers == 1:
+            return self
+
+        def part(limit: int | None) -> int | None:
+            return None if limit is None else -(-limit // workers)
+
+        return self.model_copy(
+            update={
+                "max_concurrency": part(self.max_concurrency),
+                "requests_per_minute": part(self.requests_per_minute),
+                "tokens_per_minute": part(self.tokens_per_minute),
+                "endpoints": [
+                    e.model_copy(update={"max_concurrency": part(e.max_concurrency)})
+                    for e in self.endpoints
+                ],
+            }
+        )
 
     @property
     def total_concurrency(self) -> int:

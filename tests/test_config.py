@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from verified_factory.config import ConfigError, JobConfig, load_config
+from verified_factory.config import ConfigError, JobConfig, ModelConfig, load_config
 
 DEMO = Path(__file__).parents[1] / "configs" / "demo.yaml"
 
@@ -80,3 +80,17 @@ def test_fingerprint_follows_every_setting() -> None:
     assert base.fingerprint() == JobConfig().fingerprint()
     changed = base.model_copy(update={"solve": base.solve.model_copy(update={"keep": 3})})
     assert changed.fingerprint() != base.fingerprint()
+
+
+def test_a_generation_workers_share_divides_every_limit_rounding_up() -> None:
+    model = ModelConfig(
+        backend="openai",
+        endpoints=[{"base_url": "http://a/v1", "max_concurrency": 9}, {"base_url": "http://b/v1"}],
+        max_concurrency=64,
+        requests_per_minute=100,
+        generation_workers=3,
+    )
+    part = model.share(3)
+    assert (part.max_concurrency, part.requests_per_minute, part.tokens_per_minute) == (22, 34, None)
+    assert [e.max_concurrency for e in part.endpoint_list()] == [3, 22]
+    assert model.share(1) is model

@@ -388,3 +388,50 @@ def test_with_an_embedding_threshold_a_paraphrased_benchmark_problem_costs_no_ca
     assert [(e.problem_id, e.removal["rule"], e.removal["item_id"]) for e in errors] == [
         ("para", "embedding", "17")
     ]
+
+
+def test_a_job_that_verification_holds_back_says_so_and_one_the_endpoint_paces_does_not(
+    tmp_path: Path,
+) -> None:
+    # The offline teacher answers at once, and one worker verifies: verification sets the pace.
+    held = job_config(
+        tmp_path / "held",
+        source={"generators": {"math": 400, "seed": 1}},
+        model={"max_concurrency": 4},
+        solve={"samples": 2, "keep": 1, "unit_size": 2},
+        verify={"workers": 1},
+    )
+    lines: list[str] = []
+    metrics = generate(held, on_progress=lambda m: lines.append(m.line())).metrics.as_json()
+    bound = metrics["verification_bound"]
+    assert bound["share"] > 0.2, bound
+    assert any("verification-bound" in line for line in lines), lines[-3:]
+    card = (held.run_dir / "export" / "README.md").read_text()
+    assert "Verification-bound" in card
+
+    # A slow endpoint and quick verification: the endpoint is full the whole time.
+    sum_problems(tmp_path / "sums.jsonl", 40)
+    with ModelServer(latency_s=0.2, responder=solve_sum) as server:
+        paced = sums_job(tmp_path, server.base_url, max_concurrency=4, unit_size=2)
+        metrics = generate(paced).metrics.as_json()
+    assert metrics["problems"]["done"] == 40
+    assert metrics["verification_bound"]["seconds"] == 0.0, metrics["verification_bound"]
+    assert "Verification-bound" not in (paced.run_dir / "export" / "README.md").read_text()
+
+
+def test_several_generation_workers_share_the_requests_and_the_limits(tmp_path: Path) -> None:
+    problems = sum_problems(tmp_path / "sums.jsonl", 30)
+    with ModelServer(latency_s=0.05, responder=solve_sum) as server:
+        config = sums_job(tmp_path, server.base_url, max_concurrency=6, unit_size=2)
+        model = config.model.model_copy(update={"generation_workers": 3})  # each sends 2
+        config = config.model_copy(update={"model": model})
+        result = generate(config)
+        stats = server.stats()
+    requests = result.metrics.as_json()["requests"]
+    workers = requests["per_generation_worker"]
+    assert len(workers) == 3 and all(workers), workers
+    assert sum(workers) == requests["bought"] == stats["requests"] == 60
+    assert stats["max_in_flight"] <= 6
+    assert {row["problem_id"] for row in exported_rows(config.run_dir / "export")} == {
+        p["id"] for p in problems
+    }

@@ -58,3 +58,17 @@ def test_parquet_rows_with_a_bad_one(tmp_path: Path) -> None:
     (bad,) = [x for x in out if isinstance(x, RecordError)]
     assert (bad.record_id, bad.line) == ("p2", 2)
     assert "field 'problem'" in str(bad)
+
+
+def test_a_jobs_domains_come_from_its_generators_synthesizers_and_first_records(
+    tmp_path: Path,
+) -> None:
+    from verified_factory.config import SourceConfig
+    from verified_factory.sources import domains
+
+    problems = tmp_path / "problems.jsonl"
+    lines = ["not json", json.dumps({"id": "c", "domain": "chemistry", "problem": "p"})]
+    problems.write_text("\n".join(lines) + "\n")
+    assert domains(SourceConfig(files=[problems], generators={"code": 2})) == {"chemistry", "code"}
+    seeds = {"name": "s", "kind": "metamath", "seeds": [problems], "domain": "proof"}
+    assert domains(SourceConfig(synthesize=[seeds])) == {"proof"}

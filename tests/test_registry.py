@@ -104,3 +104,25 @@ def test_infos_describe_usable_verifiers() -> None:
     (info,) = Registry([SCRIPTED]).infos()
     assert (info.name, info.domains, info.problem) == ("scripted", ("scripted",), None)
     assert info.target == "scripted_verifier:ScriptedVerifier"
+
+
+def test_prepare_skips_what_it_cannot_create_and_leaves_it_to_the_verdicts() -> None:
+    registry = Registry([point("fails_to_start", "scripted_verifier:FailsToStart")])
+    registry.prepare(["scripted", "no-such-domain"])  # neither raises here
+    with pytest.raises(SelectionError, match="could not be created: OSError: no sandbox engine"):
+        registry.select(candidate())
+
+
+def test_prepare_starts_the_math_checker_before_the_first_candidate() -> None:
+    import multiprocessing
+
+    before = {child.pid for child in multiprocessing.active_children()}
+    registry = Registry(settings={})
+    registry.prepare(["math"])
+    started = {child.pid for child in multiprocessing.active_children()} - before
+    assert len(started) == 1, "one checking process, SymPy imported, waiting for candidates"
+    math = registry.select(Candidate(id="m", domain="math", problem="p", response="\\boxed{2}"))
+    assert {child.pid for child in multiprocessing.active_children()} - before == started
+    assert math.verify(
+        Candidate(id="m", domain="math", problem="p", response="\\boxed{2}", reference="2")
+    ).accepted

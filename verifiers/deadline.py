@@ -97,6 +97,10 @@ class DeadlineRunner:
             raise value
         return value
 
+    def start(self) -> None:
+        """Start a child now, so the first call does not wait for one to import and warm."""
+        self._give_back(self._start())
+
     def _take(self) -> _Child:
         with self._lock:
             if self._closed:

@@ -99,6 +99,22 @@ class Registry:
         else:
             name, given_by = self._name_for_domain(candidate.domain), "field 'domain'"
         self.check_name(name, given_by)
+        return self._instance(name)
+
+    def prepare(self, domains: Iterable[str]) -> None:
+        """Create now the verifier of each of `domains`, so that its set-up (a checking process
+        to start, SymPy to import) is done before the first candidate, not in the middle of a
+        job's first batches. A domain no usable verifier serves is left for its candidates'
+        verdicts to report."""
+        for domain in domains:
+            try:
+                name = self._name_for_domain(domain)
+                self.check_name(name)
+                self._instance(name)
+            except SelectionError:
+                continue
+
+    def _instance(self, name: str) -> Verifier:
         instance = self._instances.get(name)
         if instance is None:
             settings = self._settings.get(name, {})

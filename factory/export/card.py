@@ -252,8 +252,20 @@ def _session(metrics: Mapping[str, Any]) -> str:
             f"- Tokens: {tokens.get('prompt', 0):,} prompt, {tokens.get('completion', 0):,} "
             "completion",
             f"- Elapsed: {metrics.get('elapsed_s', 0):,.1f} s",
+            *_bound_line(metrics.get("verification_bound") or {}),
         ]
     )
+
+
+def _bound_line(bound: Mapping[str, float]) -> list[str]:
+    """Said when verification, not the endpoint, set the pace for a share of the session."""
+    if bound.get("share", 0) < 0.01:
+        return []
+    return [
+        f"- Verification-bound {bound['share']:.0%} of the time ({bound['seconds']:,.1f} s): "
+        "the endpoint had room for more requests while every unit the job may hold waited on "
+        "verification; more verification workers (`verify.workers`, or nodes) would buy faster"
+    ]
 
 
 def _endpoint_lines(per_endpoint: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -30,6 +30,8 @@ from verified_factory.solve.solver import Solver
 VERIFY_BACKLOG = 4
 """Units in flight per unit generating: room for verification to lag behind the model without
 holding up the requests, within a fixed bound on memory."""
+HELD_SAMPLE_S = 0.1
+"""How often the driver looks whether verification is what holds it (`verification_bound_s`)."""
 
 Item = Problem | ProblemError
 
@@ -62,6 +64,8 @@ class Driver:
         window = asyncio.Semaphore(VERIFY_BACKLOG * units_generating(self.config))
         running: set[asyncio.Task[None]] = set()
         failed: list[BaseException] = []
+        held = asyncio.Event()
+        watcher = asyncio.create_task(self._time_verification_bound(held))
 
         def finished(task: asyncio.Task[None]) -> None:
             running.discard(task)
@@ -73,16 +77,30 @@ class Driver:
             if unit in committed:
                 self.metrics.problems_skipped += sum(isinstance(i, Problem) for i in batch)
                 continue
+            if window.locked():
+                held.set()
             await window.acquire()
+            held.clear()
             if failed:
                 break
             task = asyncio.create_task(self._unit(unit, batch))
             running.add(task)
             task.add_done_callback(finished)
+        watcher.cancel()
         if running:
             await asyncio.wait(set(running))
         if failed:
             raise failed[0]
+
+    async def _time_verification_bound(self, held: asyncio.Event) -> None:
+        """Count the time the driver waits for room while the endpoint has room too: every unit
+        it may hold is past its requests, waiting on verification, so verification (not the
+        model) sets the job's pace, and the progress line and the card say so."""
+        room = self.config.model.total_concurrency
+        while True:
+            await asyncio.sleep(HELD_SAMPLE_S)
+            if held.is_set() and self.metrics.requests_waiting < room:
+                self.metrics.verification_bound_s += HELD_SAMPLE_S
 
     async def _unit(self, unit: int, items: list[Item]) -> None:
         problems = [item for item in items if isinstance(item, Problem)]

@@ -20,6 +20,7 @@ from verified_factory.models.base import ChatRequest
 from verified_factory.run_store import RunStore, read_units
 from verified_factory.solve.prompts import Prompts, load_prompts
 from verified_factory.solve.solver import Solver
+from verified_factory.sources import domains as source_domains
 from verified_factory.sources import run_problems
 from verified_factory.synthesis.runner import synthesize
 from verified_factory.verifiers.registry import Registry
@@ -101,7 +102,9 @@ async def _drive(
     """Source -> (synthesis) -> the driver's units, on the job's cluster."""
     ticker = asyncio.create_task(_tick(metrics, on_progress)) if on_progress else None
     try:
-        async with Cluster.running(config, store, metrics, units_generating(config)) as cluster:
+        domains = source_domains(config.source)
+        streams = units_generating(config)
+        async with Cluster.running(config, store, metrics, streams, domains) as cluster:
             complete = cluster.generation.complete
             synthesized = await synthesize(
                 config.source.synthesize,

@@ -24,6 +24,7 @@ class RunMetrics:
     units_committed: int = 0
     requests_bought: int = 0
     per_endpoint: Counter[str] = field(default_factory=Counter)  # completions bought, by base URL
+    per_generation_worker: Counter[int] = field(default_factory=Counter)  # the same, by worker
     completions_reused: int = 0
     model_failures: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
@@ -35,6 +36,8 @@ class RunMetrics:
     decontaminated: int = 0  # problems left out at the source, before any model call
     verified_on_node: Counter[str] = field(default_factory=Counter)
     processes: dict[str, int] = field(default_factory=dict)
+    requests_waiting: int = 0  # handed to the model, not answered yet
+    verification_bound_s: float = 0.0  # the endpoint had room, but verification held the job
 
     def completion(self, item: Completion | ModelFailure, *, reused: bool) -> None:
         if isinstance(item, ModelFailure):
@@ -97,8 +100,13 @@ class RunMetrics:
             f"{self.problems_done:,}{total} problems, {self.requests_bought / elapsed:,.1f} req/s"
             f"{endpoints}, "
             f"{(self.prompt_tokens + self.completion_tokens) / elapsed:,.0f} tok/s, "
-            f"accepted {acceptance or '-'}, {errors:,} errors{self._eta(elapsed)}"
+            f"accepted {acceptance or '-'}, {errors:,} errors{self._bound(elapsed)}"
+            f"{self._eta(elapsed)}"
         )
+
+    def _bound(self, elapsed: float) -> str:
+        share = self.verification_bound_s / elapsed
+        return f", verification-bound {share:.0%} of the time" if share >= 0.01 else ""
 
     def _eta(self, elapsed: float) -> str:
         if not self.problems_total or not self.problems_done:
@@ -126,6 +134,10 @@ class RunMetrics:
                     url: {"bought": n, "per_s": round(n / max(elapsed, 1e-9), 2)}
                     for url, n in sorted(self.per_endpoint.items())
                 },
+                "per_generation_worker": [
+                    self.per_generation_worker[n]
+                    for n in range(max(self.per_generation_worker, default=-1) + 1)
+                ],
             },
             "tokens": {
                 "prompt": self.prompt_tokens,
@@ -141,6 +153,10 @@ class RunMetrics:
             "decontaminated_problems": self.decontaminated,
             "errors": dict(self.errors),
             "verified_on_node": dict(self.verified_on_node),
+            "verification_bound": {
+                "seconds": round(self.verification_bound_s, 1),
+                "share": round(self.verification_bound_s / max(elapsed, 1e-9), 4),
+            },
             "peak_rss_mib": _peak_rss_mib(self.processes),
         }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 
 from verified_factory.config import Generators, SourceConfig
@@ -29,6 +29,17 @@ def read_source(source: SourceConfig) -> Iterator[Problem | RecordError]:
     )
     for problem in generated:
         yield as_sourced(problem, generators)
+
+
+def domains(source: SourceConfig, sniff: int = 64) -> set[str]:
+    """The domains the job's problems will be in, as far as is cheap to know: the generators'
+    and the synthesizers', and those of the first `sniff` records of each file."""
+    generators = source.generators
+    found = {d for d, count in (("math", generators.math), ("code", generators.code)) if count}
+    found |= {synthesizer.domain for synthesizer in source.synthesize}
+    for path in source.files:
+        found |= {p.domain for p in islice(read_problems(path), sniff) if isinstance(p, Problem)}
+    return found
 
 
 def run_problems(source: SourceConfig, synthesized: list[Path]) -> Iterator[Problem | ProblemError]:

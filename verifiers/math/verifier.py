@@ -38,6 +38,7 @@ class MathVerifier(Verifier):
         from verified_factory.verifiers.math.check import check
 
         self._run = DeadlineRunner(check, time_limit_s, warm_args=("\\boxed{1/2}", "0.5"))
+        self._run.start()  # SymPy imported and warm before the first candidate
 
     def verify_group(self, candidates: Sequence[Candidate]) -> list[Verdict]:
         return judge_by_agreement(candidates, self, self._agreement)

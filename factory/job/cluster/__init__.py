@@ -9,7 +9,7 @@ from a running `Cluster`: `generation.complete` (completions bought once, `gener
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import ray
 
 from verified_factory.config import JobConfig
-from verified_factory.job.cluster.actors import generation_actor, verify_actors
+from verified_factory.job.cluster.actors import generation_actors, verify_actors
 from verified_factory.job.cluster.generation import Generation, JobFailed
 from verified_factory.job.cluster.verification import VerifierPool
 from verified_factory.job.metrics import RunMetrics
@@ -43,12 +43,15 @@ async def verifier_pool(
     settings: dict[str, dict[str, Any]],
     timeout_s: float,
     metrics: RunMetrics,
+    domains: Collection[str] = (),
 ) -> AsyncIterator[VerifierPool]:
     """`workers` verification workers (one per CPU of the cluster by default) spread over its
-    nodes, started; every one of them killed on the way out. `timeout_s` bounds each batch."""
+    nodes, started with the verifiers of `domains` ready; every one of them killed on the way
+    out. `timeout_s` bounds each batch."""
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
     count = workers or max(1, int(cpus))
-    pool = VerifierPool(verify_actors(count, settings, min(1.0, cpus / count)), timeout_s, metrics)
+    actors = verify_actors(count, settings, min(1.0, cpus / count), sorted(domains))
+    pool = VerifierPool(actors, timeout_s, metrics)
     try:
         await pool.start()
         yield pool
@@ -67,16 +70,27 @@ class Cluster:
     @classmethod
     @asynccontextmanager
     async def running(
-        cls, config: JobConfig, store: RunStore, metrics: RunMetrics, streams: int
+        cls,
+        config: JobConfig,
+        store: RunStore,
+        metrics: RunMetrics,
+        streams: int,
+        domains: Collection[str],
     ) -> AsyncIterator[Cluster]:
-        """The job's generation worker and `verify.workers` verification workers (one per CPU
-        of the cluster by default), started; every one of them killed on the way out."""
+        """The job's generation workers and `verify.workers` verification workers (one per CPU
+        of the cluster by default, the verifiers of `domains` ready before the first request),
+        started; every one of them killed on the way out."""
         async with verifier_pool(
-            config.verify.workers, config.verifier_settings(), config.verify.timeout_s, metrics
+            config.verify.workers,
+            config.verifier_settings(),
+            config.verify.timeout_s,
+            metrics,
+            domains,
         ) as verifiers:
-            generation = Generation(generation_actor(config), store, metrics, streams)
+            generation = Generation(generation_actors(config), store, metrics, streams)
             try:
                 await generation.start()
                 yield cls(generation, verifiers)
             finally:
-                ray.kill(generation.actor, no_restart=True)
+                for actor in generation.actors:
+                    ray.kill(actor, no_restart=True)

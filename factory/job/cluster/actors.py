@@ -1,8 +1,8 @@
-"""The Ray actors: a job's async generation worker; verification workers (a job's, the service's).
+"""The Ray actors: a job's async generation workers; verification workers (a job's, the service's).
 
 Both are created with explicit restarts (Ray's default is none). The verification workers, on
-any node, return what they judge to the driver; the generation worker runs on the driver's node
-and appends completions to the run directory itself, so nodes need no shared file system.
+any node, return what they judge to the driver; the generation workers run on the driver's node
+and append completions to the run directory themselves, so nodes need no shared file system.
 """
 
 from __future__ import annotations
@@ -105,12 +105,14 @@ late verdict costs nothing, a late request leaves the endpoint idle."""
 class VerifyWorker:
     """Runs the verifier registry on batches of candidates, on whichever node it lands."""
 
-    def __init__(self, settings: dict[str, dict[str, object]]) -> None:
-        """`settings`: what each verifier is created with, by name (`verifier_settings`)."""
+    def __init__(self, settings: dict[str, dict[str, object]], domains: list[str]) -> None:
+        """`settings`: what each verifier is created with, by name (`verifier_settings`);
+        `domains`: those whose verifiers are created now, before the first candidate."""
         from verified_factory.verifiers.registry import Registry
 
         os.nice(VERIFY_NICENESS)
         self._registry = Registry(settings=settings)
+        self._registry.prepare(domains)
 
     def ping(self) -> tuple[str, int]:
         return ray.get_runtime_context().get_node_id(), os.getpid()
@@ -140,34 +142,35 @@ class VerifyWorker:
         return ray.get_runtime_context().get_node_id(), verdicts
 
 
-def generation_actor(config: JobConfig) -> ray.actor.ActorHandle:
-    """The job's generation worker, on the driver's node: no CPU reserved (it waits on the
-    network), restarted if lost. Its calls are not retried by Ray: the driver re-sends only
-    what had not arrived.
+def generation_actors(config: JobConfig) -> list[ray.actor.ActorHandle]:
+    """The job's `model.generation_workers` generation workers, each with its share of the
+    limits, on the driver's node (they append to its run directory): no CPU reserved (they wait
+    on the network), restarted if lost. Their calls are not retried by Ray: the driver re-sends
+    only what had not arrived.
     """
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    return (
-        ray.remote(GenerationWorker)
-        .options(
-            num_cpus=0,
-            max_restarts=-1,
-            max_task_retries=0,
-            max_concurrency=GENERATION_CALLS_IN_FLIGHT,
-            scheduling_strategy=here,
-        )
-        .remote(config, os.getpid())
+    workers = config.model.generation_workers
+    share = config.model_copy(update={"model": config.model.share(workers)})
+    factory = ray.remote(GenerationWorker).options(
+        num_cpus=0,
+        max_restarts=-1,
+        max_task_retries=0,
+        max_concurrency=GENERATION_CALLS_IN_FLIGHT,
+        scheduling_strategy=here,
     )
+    return [factory.remote(share, os.getpid()) for _ in range(workers)]
 
 
 def verify_actors(
-    count: int, settings: dict[str, dict[str, object]], cpus_each: float
+    count: int, settings: dict[str, dict[str, object]], cpus_each: float, domains: list[str]
 ) -> list[ray.actor.ActorHandle]:
     """`count` verification workers spread over the cluster's nodes, restarted if lost;
-    `settings`: what each verifier is created with, by name."""
+    `settings`: what each verifier is created with, by name; `domains`: whose verifiers each
+    worker creates as it starts."""
     factory = ray.remote(VerifyWorker).options(
         num_cpus=cpus_each,
         max_restarts=-1,
         max_task_retries=0,
         scheduling_strategy="SPREAD",
     )
-    return [factory.remote(settings) for _ in range(count)]
+    return [factory.remote(settings, domains) for _ in range(count)]

@@ -1,10 +1,11 @@
-"""Completions on Ray: the generation worker behind the job's `Complete`, with its restarts.
+"""Completions on Ray: the generation workers behind the job's `Complete`, with their restarts.
 
 `Generation.complete` is what the solve and synthesis stages are given. A completion stored in
 the run directory before is read back, never bought again; the rest stream from the generation
-worker. If the worker dies mid-stream, Ray restarts it and the call asks again for what is neither
-answered nor stored: the worker stores each completion before sending it on, so only the requests
-in flight are bought twice.
+worker with the fewest requests waiting (`model.generation_workers` of them, each with its share
+of the limits). If the worker dies mid-stream, Ray restarts it and the call asks again for what
+is neither answered nor stored: the worker stores each completion before sending it on, so only
+the requests in flight are bought twice.
 """
 
 from __future__ import annotations
@@ -32,26 +33,32 @@ class JobFailed(FactoryError, RuntimeError):
 
 class Generation:
     def __init__(
-        self, actor: ray.actor.ActorHandle, store: RunStore, metrics: RunMetrics, streams: int
+        self,
+        actors: list[ray.actor.ActorHandle],
+        store: RunStore,
+        metrics: RunMetrics,
+        streams: int,
     ) -> None:
-        """`streams`: calls that stream from the worker at once; the others wait their turn
+        """`streams`: calls that stream from the workers at once; the others wait their turn
         (their units' verification goes on meanwhile)."""
-        self.actor = actor
+        self.actors = actors
+        self._waiting = [0] * len(actors)  # requests streaming from each worker
         self._store = store
         self._metrics = metrics
         self._streaming = asyncio.Semaphore(streams)
 
     async def start(self) -> None:
-        """Wait for the worker, which checks that the endpoint answers; note where it runs."""
+        """Wait for the workers, which check that the endpoint answers; note where they run."""
         try:
-            node, pid = await self.actor.start.remote()
+            started = await asyncio.gather(*(actor.start.remote() for actor in self.actors))
         except RayTaskError as err:
             cause = err.as_instanceof_cause()
             if isinstance(cause, ModelUnreachable):
                 raise JobFailed(str(cause.args[0]) if cause.args else str(cause)) from None
             raise
-        self._metrics.processes["generation"] = pid
-        self._metrics.verified_on_node.setdefault(node, 0)
+        for number, (node, pid) in enumerate(started):
+            self._metrics.processes[f"generation-{number}"] = pid
+            self._metrics.verified_on_node.setdefault(node, 0)
 
     async def complete(self, log: Path, requests: list[ChatRequest]) -> Answers:
         """Each request's completion or failure: from `log` if bought before, else bought."""
@@ -80,9 +87,22 @@ class Generation:
         return answers
 
     async def _stream(self, log: Path, requests: list[ChatRequest], answers: Answers) -> None:
-        stream = self.actor.complete.options(num_returns="streaming").remote(requests, str(log))
-        async for ref in stream:
-            arrived: list[Completion | ModelFailure] = await ref
-            for answer in arrived:
-                answers[answer.key] = answer
-                self._metrics.completion(answer, reused=False)
+        number = self._waiting.index(min(self._waiting))
+        actor, metrics = self.actors[number], self._metrics
+        unanswered = len(requests)
+        self._waiting[number] += unanswered
+        metrics.requests_waiting += unanswered
+        try:
+            stream = actor.complete.options(num_returns="streaming").remote(requests, str(log))
+            async for ref in stream:
+                arrived: list[Completion | ModelFailure] = await ref
+                unanswered -= len(arrived)
+                self._waiting[number] -= len(arrived)
+                metrics.requests_waiting -= len(arrived)
+                for answer in arrived:
+                    answers[answer.key] = answer
+                    metrics.completion(answer, reused=False)
+                    metrics.per_generation_worker[number] += not isinstance(answer, ModelFailure)
+        finally:
+            self._waiting[number] -= unanswered
+            metrics.requests_waiting -= unanswered
