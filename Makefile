@@ -72,6 +72,7 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/local_model.py
 	$(VENV)/bin/python bench/generate_throughput.py
 	$(VENV)/bin/python bench/generation_ceiling.py
+	$(VENV)/bin/python bench/cost_curve.py
 	$(VENV)/bin/python bench/decontamination.py
 	$(VENV)/bin/python bench/dedupe_speed.py
 	$(VENV)/bin/python bench/rewards_throughput.py

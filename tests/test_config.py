@@ -91,6 +91,7 @@ def test_a_generation_workers_share_divides_every_limit_rounding_up() -> None:
         generation_workers=3,
     )
     part = model.share(3)
-    assert (part.max_concurrency, part.requests_per_minute, part.tokens_per_minute) == (22, 34, None)
+    limits = (part.max_concurrency, part.requests_per_minute, part.tokens_per_minute)
+    assert limits == (22, 34, None)
     assert [e.max_concurrency for e in part.endpoint_list()] == [3, 22]
     assert model.share(1) is model
