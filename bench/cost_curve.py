@@ -14,31 +14,19 @@ every committed unit and exports again).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
+from generate_throughput import factory_generate
 
 ROOT = Path(__file__).resolve().parents[1]
-FACTORY = Path(sys.executable).parent / "factory"
 BENCHMARKS = ROOT / "tests" / "data" / "benchmarks"
 
 
 def _size_mib(folder: Path, leave_out: Path) -> float:
     files = (f for f in folder.rglob("*") if f.is_file() and leave_out not in f.parents)
     return sum(f.stat().st_size for f in files) / 2**20
-
-
-def _generate(path: Path, *extra: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        [str(FACTORY), "generate", str(path), *extra], check=True, stdout=subprocess.DEVNULL
-    )
-    return time.perf_counter() - started
 
 
 def measure(scale: int, folder: Path) -> dict[str, object]:
@@ -49,11 +37,8 @@ def measure(scale: int, folder: Path) -> dict[str, object]:
     generators["math"] *= scale
     generators["code"] *= scale
     config["curate"]["decontaminate"]["against"] = sorted(map(str, BENCHMARKS.iterdir()))
-    path = folder / f"x{scale}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    wall = _generate(path)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    resume = _generate(path, "--resume")
+    wall, metrics = factory_generate(config, folder)
+    resume, _ = factory_generate(config, folder, "--resume")
     peaks = metrics["peak_rss_mib"]
     return {
         "scale": scale,
@@ -61,6 +46,7 @@ def measure(scale: int, folder: Path) -> dict[str, object]:
         "rows": metrics["kept"]["rows"],
         "wall_s": wall,
         "rows_per_min": metrics["kept"]["rows"] / wall * 60,
+        "rows_per_min_in_job": metrics["kept"]["rows"] / metrics["elapsed_s"] * 60,
         "driver_mib": peaks.get("driver", 0.0),
         "workers_mib": sum(v for k, v in peaks.items() if k != "driver"),
         "largest_worker_mib": max((v for k, v in peaks.items() if k != "driver"), default=0.0),
@@ -77,8 +63,8 @@ def main() -> None:
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
     args = parser.parse_args()
     print(
-        "scale | problems | rows | wall s | rows/min | driver MiB | workers MiB (largest) | "
-        "run dir MiB | export MiB | resume s | verification-bound",
+        "scale | problems | rows | wall s | rows/min (in the job) | driver MiB | "
+        "workers MiB (largest) | run dir MiB | export MiB | resume s | verification-bound",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as scratch:
@@ -86,7 +72,8 @@ def main() -> None:
             r = measure(scale, Path(scratch))
             print(
                 f"{r['scale']}x | {r['problems']:,} | {r['rows']:,} | {r['wall_s']:,.1f} | "
-                f"{r['rows_per_min']:,.0f} | {r['driver_mib']:,.0f} | {r['workers_mib']:,.0f} "
+                f"{r['rows_per_min']:,.0f} ({r['rows_per_min_in_job']:,.0f}) | "
+                f"{r['driver_mib']:,.0f} | {r['workers_mib']:,.0f} "
                 f"({r['largest_worker_mib']:,.0f}) | {r['run_dir_mib']:,.1f} | "
                 f"{r['export_mib']:,.1f} | {r['resume_s']:,.1f} | {r['verification_bound']:.0%}",
                 flush=True,

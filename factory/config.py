@@ -96,9 +96,14 @@ class ModelConfig(_Section):
     generation_workers: int = Field(
         default=1,
         ge=1,
-        description="processes sending the requests, on the driver's node, the concurrency and "
-        "rate limits split evenly between them; one sustains about 700 completions/s "
-        "(docs/benchmarks.md), so more only for a fleet of fast endpoints",
+        description="processes sending the requests, the concurrency and rate limits split "
+        "evenly between them; one sustains about 700 completions/s (docs/benchmarks.md), so "
+        "more only for a fleet of fast endpoints",
+    )
+    generation_nodes: Literal["driver", "all"] = Field(
+        default="driver",
+        description="where the generation workers run: the driver's node, or every node of the "
+        "cluster in turn from the driver's (the driver then stores what the others buy)",
     )
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)

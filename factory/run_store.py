@@ -133,9 +133,15 @@ class RunStore:
                 found[completion.key] = completion
         return found
 
+    @staticmethod
+    def append_completions(path: Path, completions: Iterable[Completion]) -> None:
+        """Append `completions` to the log `path`, one line each, flushed."""
+        with path.open("a", encoding="utf-8") as stream:
+            stream.writelines(completion_line(c) for c in completions)
+
     def completions_file(self, unit: int) -> Path:
-        """Where `unit`'s completions are appended, one JSON line each, by the generation
-        worker (which runs on the driver's node) the moment each arrives."""
+        """Where `unit`'s completions are appended, one JSON line each, the moment each
+        arrives: by the generation worker on the driver's node, by the driver for the others."""
         return self.completions_dir / f"unit-{unit:06d}.jsonl"
 
     def synthesis_log(self, name: str) -> Path:
@@ -161,6 +167,11 @@ class RunStore:
         write_atomically(self.units_dir / f"unit-{unit:06d}.jsonl", text)
         if not retry:
             marker.unlink(missing_ok=True)
+
+
+def completion_line(completion: Completion) -> str:
+    """A completion as its log stores it."""
+    return completion.model_dump_json() + "\n"
 
 
 _PINNED_MODEL_KEYS = ("backend", "model", "temperature", "max_tokens", "offline_error_rate")

@@ -93,3 +93,32 @@ def test_a_worker_node_lost_mid_job_loses_no_problem_and_buys_nothing_twice(
     # node, so the job bought what the uninterrupted one did, not a request more.
     assert result.metrics.requests_bought == uninterrupted.metrics.requests_bought > 0
     assert len(exported_rows(again.run_dir / "export")) == len(rows)
+
+
+def test_generation_workers_on_both_nodes_store_every_completion_on_the_drivers(
+    tmp_path: Path, two_nodes: TwoNodes
+) -> None:
+    from generation_support import solve_sum, sum_problems, sums_job
+    from model_server import ModelServer
+
+    sum_problems(tmp_path / "sums.jsonl", 24)
+    ray.init(address=two_nodes.address, logging_level="WARNING")
+    try:
+        with ModelServer(latency_s=0.05, responder=solve_sum) as server:
+            config = sums_job(tmp_path, server.base_url, max_concurrency=4, unit_size=2)
+            model = config.model.model_copy(
+                update={"generation_workers": 2, "generation_nodes": "all"}
+            )
+            config = config.model_copy(update={"model": model})
+            result = generate(config)
+            bought = server.stats()["requests"]
+            again = generate(config, resume=True)
+            assert server.stats()["requests"] == bought, "every completion was stored"
+    finally:
+        ray.shutdown()
+
+    workers = result.metrics.as_json()["requests"]["per_generation_worker"]
+    assert len({w["node"] for w in workers}) == 2 and all(w["bought"] for w in workers), workers
+    assert bought == result.metrics.requests_bought == 48
+    assert again.metrics.problems_skipped == 24
+    assert len(exported_rows(config.run_dir / "export")) == 24

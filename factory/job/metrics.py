@@ -25,6 +25,7 @@ class RunMetrics:
     requests_bought: int = 0
     per_endpoint: Counter[str] = field(default_factory=Counter)  # completions bought, by base URL
     per_generation_worker: Counter[int] = field(default_factory=Counter)  # the same, by worker
+    generation_nodes: dict[int, str] = field(default_factory=dict)  # each worker's node
     completions_reused: int = 0
     model_failures: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
@@ -135,8 +136,8 @@ class RunMetrics:
                     for url, n in sorted(self.per_endpoint.items())
                 },
                 "per_generation_worker": [
-                    self.per_generation_worker[n]
-                    for n in range(max(self.per_generation_worker, default=-1) + 1)
+                    {"node": node, "bought": self.per_generation_worker[n]}
+                    for n, node in sorted(self.generation_nodes.items())
                 ],
             },
             "tokens": {

@@ -1,8 +1,9 @@
 """The Ray actors: a job's async generation workers; verification workers (a job's, the service's).
 
 Both are created with explicit restarts (Ray's default is none). The verification workers, on
-any node, return what they judge to the driver; the generation workers run on the driver's node
-and append completions to the run directory themselves, so nodes need no shared file system.
+any node, return what they judge to the driver. The generation workers on the driver's node
+append completions to the run directory themselves; those on other nodes send them to the
+driver, which stores them. Nodes need no shared file system.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from verified_factory.models.base import (
     ModelFailure,
 )
 from verified_factory.records import Candidate, Verdict
+from verified_factory.run_store import completion_line
 
 GENERATION_CALLS_IN_FLIGHT = 1000
 """Concurrent unit streams one generation worker accepts; the model client bounds requests."""
@@ -32,10 +34,11 @@ GENERATION_CALLS_IN_FLIGHT = 1000
 class GenerationWorker:
     """Buys completions; streams each back to the driver the moment it arrives.
 
-    It runs on the driver's node and ends the instant the driver's process does (a pidfd in
-    its event loop), so a driver killed with SIGKILL leaves nobody buying completions that no
-    one will store: Ray's own clean-up of a dead driver's actors takes a good fraction of a
-    second, in which a busy worker would send hundreds of requests.
+    On the driver's node it ends the instant the driver's process does (a pidfd in its event
+    loop), so a driver killed with SIGKILL leaves nobody buying completions that no one will
+    store: Ray's own clean-up of a dead driver's actors takes a good fraction of a second, in
+    which a busy worker would send hundreds of requests. On another node, that clean-up is all
+    there is.
     """
 
     def __init__(self, config: JobConfig, driver_pid: int) -> None:
@@ -49,18 +52,19 @@ class GenerationWorker:
         return ray.get_runtime_context().get_node_id(), os.getpid()
 
     async def complete(
-        self, requests: list[ChatRequest], log: str
+        self, requests: list[ChatRequest], log: str | None
     ) -> AsyncIterator[list[Completion | ModelFailure]]:
         """Every request's completion, or its failure, as they finish.
 
-        Each completion is appended to the file `log` (on this node, the driver's) the moment it
+        On the driver's node, each completion is appended to the file `log` the moment it
         arrives, by the request's own task: not when the stream is next read, which may be late
         (a slow or dead driver), so a kill of the driver or of this worker loses only the
-        requests still in flight. What finished together is yielded together: one item per
-        arrival when the endpoint is slow, fewer and larger ones under load, so the stream's
-        per-item cost does not grow with the request rate.
+        requests still in flight. Elsewhere `log` is None: the driver stores what it receives.
+        What finished together is yielded together: one item per arrival when the endpoint is
+        slow, fewer and larger ones under load, so the stream's per-item cost does not grow
+        with the request rate.
         """
-        with open(log, "a", encoding="utf-8") as stored:
+        with open(log or os.devnull, "a", encoding="utf-8") as stored:
             pending = {asyncio.ensure_future(self._one(request, stored)) for request in requests}
             try:
                 while pending:
@@ -75,7 +79,7 @@ class GenerationWorker:
             completion = await self._model().complete(request)
         except ModelError as err:
             return ModelFailure.of(request.key, err)
-        stored.write(completion.model_dump_json() + "\n")
+        stored.write(completion_line(completion))
         stored.flush()
         return completion
 
@@ -144,21 +148,28 @@ class VerifyWorker:
 
 def generation_actors(config: JobConfig) -> list[ray.actor.ActorHandle]:
     """The job's `model.generation_workers` generation workers, each with its share of the
-    limits, on the driver's node (they append to its run directory): no CPU reserved (they wait
-    on the network), restarted if lost. Their calls are not retried by Ray: the driver re-sends
-    only what had not arrived.
+    limits: on the driver's node, or (`generation_nodes: all`) on every alive node in turn from
+    the driver's. No CPU reserved (they wait on the network), restarted if lost. Their calls are
+    not retried by Ray: the driver re-sends only what had not arrived.
     """
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    here = ray.get_runtime_context().get_node_id()
+    nodes = [here]
+    if config.model.generation_nodes == "all":
+        nodes += sorted(n["NodeID"] for n in ray.nodes() if n["Alive"] and n["NodeID"] != here)
     workers = config.model.generation_workers
     share = config.model_copy(update={"model": config.model.share(workers)})
-    factory = ray.remote(GenerationWorker).options(
-        num_cpus=0,
-        max_restarts=-1,
-        max_task_retries=0,
-        max_concurrency=GENERATION_CALLS_IN_FLIGHT,
-        scheduling_strategy=here,
-    )
-    return [factory.remote(share, os.getpid()) for _ in range(workers)]
+    return [
+        ray.remote(GenerationWorker)
+        .options(
+            num_cpus=0,
+            max_restarts=-1,
+            max_task_retries=0,
+            max_concurrency=GENERATION_CALLS_IN_FLIGHT,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(nodes[n % len(nodes)], soft=False),
+        )
+        .remote(share, os.getpid())
+        for n in range(workers)
+    ]
 
 
 def verify_actors(

@@ -4,8 +4,9 @@
 the run directory before is read back, never bought again; the rest stream from the generation
 worker with the fewest requests waiting (`model.generation_workers` of them, each with its share
 of the limits). If the worker dies mid-stream, Ray restarts it and the call asks again for what
-is neither answered nor stored: the worker stores each completion before sending it on, so only
-the requests in flight are bought twice.
+is neither answered nor stored: a worker on the driver's node stores each completion before
+sending it on, and the driver stores what a worker on another node sends the moment it arrives,
+so only the requests in flight are bought twice.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Generation:
         (their units' verification goes on meanwhile)."""
         self.actors = actors
         self._waiting = [0] * len(actors)  # requests streaming from each worker
+        self._remote = [False] * len(actors)  # on another node than the driver's
         self._store = store
         self._metrics = metrics
         self._streaming = asyncio.Semaphore(streams)
@@ -56,9 +58,11 @@ class Generation:
             if isinstance(cause, ModelUnreachable):
                 raise JobFailed(str(cause.args[0]) if cause.args else str(cause)) from None
             raise
+        here = ray.get_runtime_context().get_node_id()
         for number, (node, pid) in enumerate(started):
             self._metrics.processes[f"generation-{number}"] = pid
-            self._metrics.verified_on_node.setdefault(node, 0)
+            self._metrics.generation_nodes[number] = node
+            self._remote[number] = node != here
 
     async def complete(self, log: Path, requests: list[ChatRequest]) -> Answers:
         """Each request's completion or failure: from `log` if bought before, else bought."""
@@ -92,10 +96,17 @@ class Generation:
         unanswered = len(requests)
         self._waiting[number] += unanswered
         metrics.requests_waiting += unanswered
+        remote = self._remote[number]
         try:
-            stream = actor.complete.options(num_returns="streaming").remote(requests, str(log))
+            stream = actor.complete.options(num_returns="streaming").remote(
+                requests, None if remote else str(log)
+            )
             async for ref in stream:
                 arrived: list[Completion | ModelFailure] = await ref
+                if remote:
+                    self._store.append_completions(
+                        log, (a for a in arrived if isinstance(a, Completion))
+                    )
                 unanswered -= len(arrived)
                 self._waiting[number] -= len(arrived)
                 metrics.requests_waiting -= len(arrived)
