@@ -74,7 +74,7 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/generation_ceiling.py
 	$(VENV)/bin/python bench/cost_curve.py
 	$(VENV)/bin/python bench/decontamination.py
-	$(VENV)/bin/python bench/dedupe_speed.py
+	$(VENV)/bin/python bench/dedupe_speed.py --rows 2000000 --sample 300000
 	$(VENV)/bin/python bench/rewards_throughput.py
 	$(VENV)/bin/python bench/serve_throughput.py
 	$(VENV)/bin/python bench/serve_throughput.py --ray

@@ -1,9 +1,11 @@
-"""Dedupe throughput and accuracy: 100,000 kept rows with planted exact and near duplicates.
+"""Dedupe throughput, memory and accuracy: kept rows with planted exact and near duplicates.
 
 The rows: distinct problems of the built-in generators (many seeds), behind the built-in prompts,
 each with 1 to 3 kept rows whose rationales are the problem's worked steps with an introduction,
 a check of their own (other numbers, as two kept paths of one problem differ) and a conclusion.
-An earlier export (JSON Lines) of other problems is seeded first.
+Past the generators' distinct statements (about 100,000 from 150 seeds), a problem is two of them
+of one domain, one after the other ("Then: ..."). An earlier export (JSON Lines) of other problems
+is seeded first.
 
 Planted, each after the row it copies, all of them to be dropped:
 - `problem-exact`: a problem again under a new id, with other case and spacing, with its rows;
@@ -16,22 +18,38 @@ Planted, each after the row it copies, all of them to be dropped:
 
 Not to be dropped, besides every base row: rows of different problems with one same rationale.
 
-    .venv/bin/python bench/dedupe_speed.py [--rows 100000] [--seed 0]
+The rows are written to a file, then deduped in a process of its own that streams them from it,
+so its peak resident memory is the dedupe's (with the interpreter, NumPy and pydantic). With
+`--sample N`, the first N rows are also deduped by the in-memory index the job used until now
+(`datasketch`'s MinHashLSH and Python dicts, the same rules), and the two are compared.
+
+    .venv/bin/python bench/dedupe_speed.py [--rows 100000] [--sample 0] [--seed 0]
+    .venv/bin/python bench/dedupe_speed.py --rows 2000000 --sample 100000
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import heapq
+import itertools
 import json
 import random
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
+
+from datasketch import MinHash, MinHashLSH
 
 from verified_factory.config import DedupeConfig
-from verified_factory.curate.dedupe import dedupe_kept
+from verified_factory.curate import dedupe
+from verified_factory.curate.dedupe import DedupeReport, Dropped, Match, dedupe_kept
 from verified_factory.models.base import Message
 from verified_factory.records import Problem, Verdict
 from verified_factory.rows import Attempt
@@ -46,18 +64,37 @@ SUFFIXES = ("Show your work.", "Explain briefly.", "Be careful.")
 PLANTED_SHARE = 0.025  # of the base problems, for each kind of planted problem and rationale
 EXPORT_PROBLEMS = 5_000
 SHARED_RATIONALES = 500
+SINGLE_SEEDS = 150
 
 
-def distinct_problems(count: int) -> list[Problem]:
-    """`count` math and coding problems with distinct statements."""
-    seen: dict[str, Problem] = {}
-    for seed in range(10_000):
+def distinct_problems() -> Iterator[Problem]:
+    """Math and coding problems with distinct statements: the generators', then pairs of them."""
+    seen: set[bytes] = set()
+    singles: dict[str, list[Problem]] = {"math": [], "code": []}
+    for seed in range(SINGLE_SEEDS):
         batch = generate_math(1000, seed) + (generate_code(1000, seed) if seed % 3 == 0 else [])
         for problem in batch:
-            seen.setdefault(problem.problem, problem)
-        if len(seen) >= count:
-            return list(seen.values())[:count]
-    raise ValueError(f"the generators made only {len(seen)} distinct problems")
+            digest = hashlib.blake2b(problem.problem.encode(), digest_size=16).digest()
+            if digest not in seen:
+                seen.add(digest)
+                singles[problem.domain].append(problem)
+                yield problem
+    for step in range(1, len(singles["math"]) // 2):  # (a, b) and (b, a) never both
+        for pool in singles.values():
+            if step < len(pool) // 2:
+                yield from map(paired, pool, pool[step:] + pool[:step])
+    raise ValueError(f"the generators made too few distinct problems: {len(seen)}")
+
+
+def paired(first: Problem, second: Problem) -> Problem:
+    """One problem of two: both statements, both worked steps."""
+    return first.model_copy(
+        update={
+            "id": f"{first.id}+{second.id}",
+            "problem": f"{first.problem}\n\nThen: {second.problem}",
+            "meta": {"steps": [*first.meta["steps"], *second.meta["steps"]]},
+        }
+    )
 
 
 def rationale(problem: Problem, rng: random.Random) -> str:
@@ -160,44 +197,55 @@ def jaccard(a: str, b: str) -> float:
     return len(shingles[0] & shingles[1]) / len(shingles[0] | shingles[1])
 
 
-def build(
-    rows_wanted: int, seed: int, export: Path, threshold: float
-) -> tuple[list[Attempt], Builder]:
+def build(rows_wanted: int, seed: int, folder: Path, threshold: float) -> Builder:
+    """Write the rows to `folder/rows.jsonl` in run order and the earlier export beside them.
+
+    Each problem's repeats wait in a heap until their place (a later problem, at random), so the
+    builder holds the waiting copies only.
+    """
     builder = Builder(seed, threshold)
     base_count = int(rows_wanted / (2 + 8 * PLANTED_SHARE))  # 2 rows a problem, and planted
-    problems = distinct_problems(base_count + EXPORT_PROBLEMS)
-    exported, base = problems[:EXPORT_PROBLEMS], problems[EXPORT_PROBLEMS:]
-    write_export(export, [row for p in exported for row in builder.group(p)])
-    groups: list[tuple[float, list[Attempt]]] = []
-    plain: list[str] = []  # problems without a copied rationale, to share rationales between
-    for position, problem in enumerate(base):
-        rows = builder.group(problem)
-        plain.append(problem.id)
-        for kind in ("rationale-exact", "rationale-near"):
-            if builder.rng.random() < PLANTED_SHARE:
-                rows.append(builder.copied_rationale(rows, kind))
-                plain[-1:] = []
-        groups.append((position, rows))
-        for kind in ("problem-exact", "problem-near"):
-            if builder.rng.random() < PLANTED_SHARE:
-                later = builder.rng.uniform(position, len(base))
-                groups.append((later, builder.repeat(problem, kind, position)))
-    for number in range(int(PLANTED_SHARE * len(base))):
-        repeat = builder.repeat(exported[number], "problem-export", 0)
-        groups.append((builder.rng.uniform(0, len(base)), repeat))
-    rows = [row for _, group in sorted(groups, key=lambda g: g[0]) for row in group]
-    share_rationales(rows, builder.rng.sample(plain, SHARED_RATIONALES))
-    return rows, builder
+    problems = distinct_problems()
+    exported = list(itertools.islice(problems, EXPORT_PROBLEMS))
+    write_export(folder / "earlier-export", [row for p in exported for row in builder.group(p)])
+    waiting: list[tuple[float, int, list[str]]] = []
+    serial = itertools.count()
 
+    def wait(position: float, rows: list[Attempt]) -> None:
+        lines = [row.model_dump_json() for row in rows]
+        heapq.heappush(waiting, (position, next(serial), lines))
 
-def share_rationales(rows: list[Attempt], problem_ids: list[str]) -> None:
-    """Give the first rows of these problems, pairwise, one same rationale (both to be kept)."""
-    firsts = {row.problem_id: index for index, row in reversed(list(enumerate(rows)))}
-    for first, second in zip(problem_ids[::2], problem_ids[1::2], strict=False):
-        source, target = rows[firsts[first]], rows[firsts[second]]
-        rows[firsts[second]] = target.model_copy(
-            update={"messages": (target.messages[0], source.messages[1])}
+    for number in range(int(PLANTED_SHARE * base_count)):
+        wait(
+            builder.rng.uniform(0, base_count),
+            builder.repeat(exported[number % EXPORT_PROBLEMS], "problem-export", number),
         )
+    share = SHARED_RATIONALES / base_count
+    donor: Message | None = None  # a rationale waiting for the next problem to share it
+    with (folder / "rows.jsonl").open("w", encoding="utf-8") as out:
+        for position, problem in enumerate(itertools.islice(problems, base_count)):
+            while waiting and waiting[0][0] <= position:
+                out.writelines(line + "\n" for line in heapq.heappop(waiting)[2])
+            rows = builder.group(problem)
+            plain = True
+            for kind in ("rationale-exact", "rationale-near"):
+                if builder.rng.random() < PLANTED_SHARE:
+                    rows.append(builder.copied_rationale(rows, kind))
+                    plain = False
+            if plain and builder.rng.random() < share:
+                if donor is None:
+                    donor = rows[0].messages[1]
+                else:
+                    rows[0] = rows[0].model_copy(update={"messages": (rows[0].messages[0], donor)})
+                    donor = None
+            out.writelines(row.model_dump_json() + "\n" for row in rows)
+            for kind in ("problem-exact", "problem-near"):
+                if builder.rng.random() < PLANTED_SHARE:
+                    later = builder.rng.uniform(position, base_count)
+                    wait(later, builder.repeat(problem, kind, position))
+        while waiting:
+            out.writelines(line + "\n" for line in heapq.heappop(waiting)[2])
+    return builder
 
 
 def write_export(folder: Path, rows: list[Attempt]) -> None:
@@ -206,29 +254,117 @@ def write_export(folder: Path, rows: list[Attempt]) -> None:
         out.writelines(json.dumps(row.sft_row()) + "\n" for row in rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    threshold = DedupeConfig().near_threshold
-    with tempfile.TemporaryDirectory() as scratch:
-        export = Path(scratch) / "earlier-export"
-        started = time.perf_counter()
-        rows, builder = build(args.rows, args.seed, export, threshold)
-        planted = builder.planted
-        print(
-            f"built {len(rows):,} rows ({len(planted):,} planted) in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        started = time.perf_counter()
+def read_rows(path: Path, limit: int | None = None) -> Iterator[Attempt]:
+    with path.open(encoding="utf-8") as lines:
+        for line in itertools.islice(lines, limit):
+            yield Attempt.model_validate_json(line)
+
+
+class InMemory:
+    """The index the job used until the disk one: `datasketch`'s MinHash and MinHashLSH, 128
+    permutations in 14 bands of 9, the texts in Python lists and dicts, the same rules
+    (`dedupe`'s own). The reference the disk index is compared with on a sample."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        lsh = MinHashLSH(threshold=threshold, num_perm=dedupe.NUM_PERM, weights=dedupe.LSH_WEIGHTS)
+        self.lsh = lsh
+        self.empty = MinHash(num_perm=dedupe.NUM_PERM, hashfunc=int)
+        self.exact: dict[tuple[str, bytes], str] = {}
+        self.texts: list[tuple[str, str, Any]] = []  # record, scope, text
+
+    def first_seen(self, text: str, record: str, scope: str) -> Match | None:
+        read = dedupe._read(text)
+        if (earlier := self.exact.get((scope, read.digest))) is not None:
+            return Match(earlier)
+        shingles = dedupe._shingles(read.words)
+        minhash = self.empty.copy()
+        minhash.update_batch(shingles)
+        for index in sorted(self.lsh.query(minhash)):
+            other_record, other_scope, other = self.texts[index]
+            if other_scope == scope:
+                jaccard = dedupe._near(read, shingles, other, self.threshold)
+                if jaccard is not None:
+                    return Match(other_record, jaccard)
+        self.exact[scope, read.digest] = record
+        self.lsh.insert(len(self.texts), minhash, check_duplication=False)
+        self.texts.append((record, scope, read))
+        return None
+
+
+def dedupe_in_memory(rows: Iterable[Attempt], export: Path, threshold: float) -> DedupeReport:
+    """`dedupe_kept`'s policy over the in-memory index."""
+    problems = InMemory(threshold)
+    seeded = 0
+    for row in dedupe.export_rows(export):
+        seeded += 1
+        problems.first_seen(row.problem, f"{row.problem_id} in {export}", row.domain)
+    rationales: dict[str, list[tuple[str, Any]]] = {}
+    dropped, repeated, checked = [], {}, 0
+    for row in rows:
+        checked += 1
+        match = problems.first_seen(row.messages[0].content, row.problem_id, row.domain)
+        if match is not None and match.of != row.problem_id:
+            repeated[row.problem_id] = match
+            dropped.append(Dropped(row.id, row.problem_id, "problem", match))
+            continue
+        read, earlier = dedupe._read(row.rationale), rationales.setdefault(row.problem_id, [])
+        shingles = dedupe._shingles(read.words)
+        for row_id, text in earlier:
+            same = text.digest == read.digest
+            jaccard = None if same else dedupe._near(read, shingles, text, threshold)
+            if same or jaccard is not None:
+                dropped.append(Dropped(row.id, row.problem_id, "rationale", Match(row_id, jaccard)))
+                break
+        else:
+            earlier.append((row.id, read))
+    return DedupeReport(seeded, checked, dropped, repeated)
+
+
+def run_dedupe(args: argparse.Namespace) -> None:
+    """The child: dedupe the rows streamed from the file, write what it dropped and measured."""
+    folder, threshold = Path(args.folder), DedupeConfig().near_threshold
+    rows = read_rows(folder / "rows.jsonl", args.limit)
+    export = folder / "earlier-export"
+    before = peak_rss_mib()
+    started = time.perf_counter()
+    if args.index == "disk":
         report = dedupe_kept(rows, DedupeConfig(near_threshold=threshold, against=[export]))
-        elapsed = time.perf_counter() - started
-    found = {d.id: d for d in report.dropped}
+    else:
+        report = dedupe_in_memory(rows, export, threshold)
+    result = {
+        "seconds": time.perf_counter() - started,
+        "checked": report.checked,
+        "seeded": report.seeded,
+        "repeated_problems": len(report.repeated_problems),
+        "rss_before_mib": before,
+        "peak_rss_mib": peak_rss_mib(),
+        "dropped": {d.id: [d.what, d.reason] for d in report.dropped},
+    }
+    (folder / f"result-{args.index}.json").write_text(json.dumps(result))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM: unlike `ru_maxrss`, not inherited from the
+    parent across fork and exec)."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def dedupe_in_child(folder: Path, index: str, limit: int | None) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", "--folder", str(folder), "--index", index]
+    subprocess.run([*command, *(["--limit", str(limit)] if limit else [])], check=True)
+    return json.loads((folder / f"result-{index}.json").read_text())
+
+
+def report_against_planted(result: dict[str, Any], builder: Builder) -> None:
+    planted, found = builder.planted, result["dropped"]
     hits = found.keys() & planted.keys()
+    elapsed = result["seconds"]
     print(
-        f"deduped {report.checked:,} rows (+ {report.seeded:,} exported rows seeded) in "
-        f"{elapsed:.1f} s: {report.checked / elapsed:,.0f} rows/s"
+        f"deduped {result['checked']:,} rows (+ {result['seeded']:,} exported rows seeded) in "
+        f"{elapsed:.1f} s: {result['checked'] / elapsed:,.0f} rows/s; peak RSS "
+        f"{result['peak_rss_mib']:,.0f} MiB ({result['rss_before_mib']:,.0f} MiB before)"
     )
     print(
         f"dropped {len(found):,}, planted {len(planted):,}: precision "
@@ -241,11 +377,55 @@ def main() -> None:
     for kind, total in sorted(below.items()):
         wrongly = sum(1 for i, k in builder.below.items() if k == kind and i in found)
         print(f"  {kind}-below {wrongly:,} of {total:,} dropped (copies under the threshold)")
-    print(f"  repeated problems reported: {len(report.repeated_problems):,}")
+    print(f"  repeated problems reported: {result['repeated_problems']:,}")
     for row_id in sorted(found.keys() - planted.keys())[:5]:
-        print(f"  not planted: {row_id}: {found[row_id].what} {found[row_id].reason}")
+        print(f"  not planted: {row_id}: {found[row_id][0]} {found[row_id][1]}")
     for row_id in sorted(planted.keys() - found.keys())[:5]:
         print(f"  missed: {row_id} ({planted[row_id]})")
+
+
+def compare_on_sample(folder: Path, sample: int) -> None:
+    """Dedupe the first `sample` rows with both indexes; the in-memory one's drops as truth."""
+    disk, memory = (dedupe_in_child(folder, index, sample) for index in ("disk", "memory"))
+    same = disk["dropped"].keys() & memory["dropped"].keys()
+    print(
+        f"sample of {sample:,} rows: in memory {memory['seconds']:.1f} s, peak RSS "
+        f"{memory['peak_rss_mib']:,.0f} MiB, dropped {len(memory['dropped']):,}; on disk "
+        f"{disk['seconds']:.1f} s, peak RSS {disk['peak_rss_mib']:,.0f} MiB, dropped "
+        f"{len(disk['dropped']):,}; precision {len(same) / max(len(disk['dropped']), 1):.4f}, "
+        f"recall {len(same) / max(len(memory['dropped']), 1):.4f} against the in-memory index"
+    )
+    for row_id in sorted(disk["dropped"].keys() ^ memory["dropped"].keys())[:5]:
+        side = "disk only" if row_id in disk["dropped"] else "memory only"
+        print(f"  {side}: {row_id}: {(disk['dropped'] | memory['dropped'])[row_id]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--sample", type=int, default=0, help="rows deduped by both indexes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--index", choices=("disk", "memory"), help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_dedupe(args)
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        started = time.perf_counter()
+        builder = build(args.rows, args.seed, folder, DedupeConfig().near_threshold)
+        with (folder / "rows.jsonl").open("rb") as rows:
+            count = sum(1 for _ in rows)
+        print(
+            f"built {count:,} rows ({len(builder.planted):,} planted) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        report_against_planted(dedupe_in_child(folder, "disk", None), builder)
+        if args.sample:
+            compare_on_sample(folder, args.sample)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,24 @@ def test_a_rationale_repeated_within_its_problem_is_dropped() -> None:
     assert report.repeated_problems == {}
 
 
+def test_a_problems_rows_need_not_come_one_after_another() -> None:
+    """A problem's rationales are found again after other problems' rows (a resumed run, a
+    rationalized attempt): they are kept by problem, not by place."""
+    other = STATEMENT.replace("third", "second").replace("3", "2")
+    rows = [
+        row("p", 0, STATEMENT, RATIONALE),
+        *(row(f"q{n}", 0, other.replace("1000", str(n)), RATIONALE) for n in range(30)),
+        row("p", 1, STATEMENT, RATIONALE.upper()),
+        row("p", 2, STATEMENT, "Another way entirely."),
+    ]
+    report = dedupe_kept(rows, DedupeConfig())
+    assert [(d.id, d.what, d.match) for d in report.dropped] == [
+        ("p/s1", "rationale", Match("p/s0"))
+    ]
+    assert report.repeated_problems == {}
+    assert report.checked == 33
+
+
 def write_jsonl_export(folder: Path, rows: list[Attempt]) -> Path:
     (folder / "data").mkdir(parents=True)
     lines = [json.dumps(r.sft_row()) + "\n" for r in rows]

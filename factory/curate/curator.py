@@ -104,19 +104,19 @@ class Curator:
         copy a benchmark, kept rows with a flawed rationale, kept rows that repeat a problem or
         a rationale."""
         dedupe = self.settings.dedupe
-        deduper = RowDeduper(dedupe.near_threshold)
-        seeded = deduper.seed_from_exports(dedupe.against)
         found: list[Removal] = []
-        for record in records:
-            if isinstance(record, ProblemError):
-                if record.removal is not None:
-                    found.append(record.removal)
-            elif self.decontaminator is not None and (hit := self.decontaminator.check_row(record)):
-                found.append(removal(record.id, "rows", hit))
-            elif record.kept and (flaw := rationale_flaw(record)):
-                found.append(flawed(record, flaw))
-            elif record.kept and (dropped := deduper.check(record)):
-                found.append(duplicate(dropped))
+        with RowDeduper(dedupe.near_threshold) as deduper:
+            seeded = deduper.seed_from_exports(dedupe.against)
+            for record in records:
+                if isinstance(record, ProblemError):
+                    if record.removal is not None:
+                        found.append(record.removal)
+                elif self.decontaminator and (hit := self.decontaminator.check_row(record)):
+                    found.append(removal(record.id, "rows", hit))
+                elif record.kept and (flaw := rationale_flaw(record)):
+                    found.append(flawed(record, flaw))
+                elif record.kept and (dropped := deduper.check(record)):
+                    found.append(duplicate(dropped))
         manifest = {
             "decontamination": self.decontamination_note(),
             "dedupe": {
