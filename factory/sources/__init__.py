@@ -9,9 +9,9 @@ from pathlib import Path
 from verified_factory.config import Generators, SourceConfig
 from verified_factory.records import Problem, RecordError
 from verified_factory.rows import ProblemError
-from verified_factory.sources.code_problems import generate_code
+from verified_factory.sources.code_problems import draw_code
 from verified_factory.sources.files import read_problems
-from verified_factory.sources.math_problems import generate_math
+from verified_factory.sources.math_problems import draw_math
 from verified_factory.verifiers.code.reference_check import function_under_test
 
 
@@ -24,8 +24,8 @@ def read_source(source: SourceConfig) -> Iterator[Problem | RecordError]:
             yield item
     generators = source.generators
     generated = chain(
-        generate_math(generators.math, generators.seed),
-        generate_code(generators.code, generators.seed),
+        draw_math(generators.math, generators.seed),
+        draw_code(generators.code, generators.seed),
     )
     for problem in generated:
         yield as_sourced(problem, generators)

@@ -16,7 +16,7 @@ import io
 import json
 import random
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from verified_factory.records import (
@@ -990,8 +990,12 @@ def _statement(spec: _Spec, test_format: str) -> str:
 
 def generate_code(count: int, seed: int) -> list[Problem]:
     """`count` distinct procedural coding problems with tests, the same for the same seed."""
+    return list(draw_code(count, seed))
+
+
+def draw_code(count: int, seed: int) -> Iterator[Problem]:
+    """`generate_code`'s problems one at a time, so a job holds none it has not reached."""
     rng = random.Random(seed)
-    problems = []
     turns = take_turns(
         count,
         list(_TEMPLATES.items()),
@@ -1001,15 +1005,12 @@ def generate_code(count: int, seed: int) -> list[Problem]:
     )
     for index, template, spec, statement in turns:
         reference, tests = _tests(spec, FORMATS[index % len(FORMATS)], rng)
-        problems.append(
-            Problem(
-                id=f"gen-code-{seed}-{index}",
-                domain="code",
-                problem=statement,
-                reference=reference,
-                tests=tests,
-                source=SOURCE,
-                meta={"template": template, "steps": spec.steps},
-            )
+        yield Problem(
+            id=f"gen-code-{seed}-{index}",
+            domain="code",
+            problem=statement,
+            reference=reference,
+            tests=tests,
+            source=SOURCE,
+            meta={"template": template, "steps": spec.steps},
         )
-    return problems

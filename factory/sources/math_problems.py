@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -536,11 +536,16 @@ FAMILIES: dict[str, Callable[[random.Random], _Made]] = {
 
 def generate_math(count: int, seed: int) -> list[Problem]:
     """`count` distinct procedural math problems, the same for the same seed."""
+    return list(draw_math(count, seed))
+
+
+def draw_math(count: int, seed: int) -> Iterator[Problem]:
+    """`generate_math`'s problems one at a time, so a job holds none it has not reached."""
     turns = take_turns(
         count, list(FAMILIES.items()), random.Random(seed), lambda _, made: made.problem, "math"
     )
-    return [
-        Problem(
+    for index, family, made, _ in turns:
+        yield Problem(
             id=f"gen-math-{seed}-{index}",
             domain="math",
             problem=made.problem,
@@ -548,5 +553,3 @@ def generate_math(count: int, seed: int) -> list[Problem]:
             source=SOURCE,
             meta={"family": family, "steps": made.steps},
         )
-        for index, family, made, _ in turns
-    ]
