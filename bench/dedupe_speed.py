@@ -65,6 +65,7 @@ PLANTED_SHARE = 0.025  # of the base problems, for each kind of planted problem 
 EXPORT_PROBLEMS = 5_000
 SHARED_RATIONALES = 500
 SINGLE_SEEDS = 150
+IN_MEMORY_WEIGHTS = (0.03, 0.97)
 
 
 def distinct_problems() -> Iterator[Problem]:
@@ -262,12 +263,12 @@ def read_rows(path: Path, limit: int | None = None) -> Iterator[Attempt]:
 
 class InMemory:
     """The index the job used until the disk one: `datasketch`'s MinHash and MinHashLSH, 128
-    permutations in 14 bands of 9, the texts in Python lists and dicts, the same rules
-    (`dedupe`'s own). The reference the disk index is compared with on a sample."""
+    permutations in 14 bands of 9 (`IN_MEMORY_WEIGHTS`), the texts in Python lists and dicts,
+    the same rules (`dedupe`'s own). The reference the disk index is compared with on a sample."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
-        lsh = MinHashLSH(threshold=threshold, num_perm=dedupe.NUM_PERM, weights=dedupe.LSH_WEIGHTS)
+        lsh = MinHashLSH(threshold=threshold, num_perm=dedupe.NUM_PERM, weights=IN_MEMORY_WEIGHTS)
         self.lsh = lsh
         self.empty = MinHash(num_perm=dedupe.NUM_PERM, hashfunc=int)
         self.exact: dict[tuple[str, bytes], str] = {}

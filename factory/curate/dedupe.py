@@ -27,7 +27,7 @@ The policy over a run's kept rows (`RowDeduper`):
 
 - a problem (the user message of its first row) is checked against every earlier problem of its
   domain: the earlier exports' (`seed_from_exports`), then the run's, in order, through a
-  `Deduper`: candidates from MinHash LSH (128 permutations in 14 bands of 9), then the rules above.
+  `Deduper`: candidates from MinHash LSH (128 permutations in 16 bands of 8), then the rules above.
   A repeated problem keeps its first occurrence's rows only: every row of the repeat is dropped,
   and the repeat is reported (`RowDeduper.repeated_problems`). So no problem holds more than
   `solve.keep` rationales across runs and sources, and none gets twice the weight.
@@ -41,7 +41,7 @@ Where it is held: on disk, so that a run of millions of rows curates in bounded 
 the LSH bands and each problem's rationales are tables of a private SQLite database in a temporary
 file (`scratch_database`), deleted when the dedupe closes; SQLite keeps `CACHE_MIB` of its pages
 in memory and the operating system's page cache the rest. A band's key holds the text's scope and
-literals besides its nine MinHash values: texts of another scope or other literals are never near
+literals besides its eight MinHash values: texts of another scope or other literals are never near
 duplicates, so they are never proposed, and the templates' many problems that differ only in their
 numbers do not pile up behind one key. The same candidates as an in-memory LSH, the same rules;
 `bench/dedupe_speed.py` measures both on 100,000 rows and the disk one on 2 million.
@@ -72,11 +72,13 @@ SHINGLE_TOKENS = 5
 NUM_PERM = 128
 SUBSTITUTION_TOKENS = 3
 """The longest run of tokens put in place of another that makes two texts different."""
-LSH_WEIGHTS = (0.03, 0.97)
+LSH_WEIGHTS = (0.005, 0.995)
 """Weights of false positives and false negatives when `datasketch` picks its bands: a false
 positive costs a comparison, a false negative a duplicate let through. With 128 permutations this
-gives 14 bands of 9 rows: a pair at a Jaccard similarity of 0.85 becomes a candidate with
-probability 0.975, at 0.9 with 0.999 (the balanced default: 0.46 and 0.81)."""
+gives 16 bands of 8 rows: a pair at a Jaccard similarity of 0.85 becomes a candidate with
+probability 0.994, at 0.9 with 0.9999 (the balanced default: 0.46 and 0.81; 14 bands of 9, the
+weights 0.03 and 0.97 until the bands held the literals: 0.975 and 0.999). A false positive is
+cheap, as a band's key holds the text's literals: only texts with the same ones are compared."""
 CACHE_MIB = 64
 """The pages of the dedupe's database that SQLite keeps in memory."""
 COMMIT_EVERY = 4096
